@@ -1,0 +1,3 @@
+from neuronseg.cli import main
+
+main()
