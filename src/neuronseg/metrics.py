@@ -32,6 +32,14 @@ def _match_centers(gt_centers: np.ndarray, pred_centers: np.ndarray, threshold: 
     return matches
 
 
+def neurofinder_matches(gt, pred, threshold: float = NEUROFINDER_THRESHOLD) -> np.ndarray:
+    """Per ground-truth ROI, the index of its matched prediction (−1 when unmatched)."""
+    gt, pred = _as_coordinate_lists(gt), _as_coordinate_lists(pred)
+    gt_centers = np.array([c.mean(axis=0) for c in gt]).reshape(-1, 2)
+    pred_centers = np.array([c.mean(axis=0) for c in pred]).reshape(-1, 2)
+    return _match_centers(gt_centers, pred_centers, threshold)
+
+
 def _round(x: float) -> float:
     # numpy's rounding, as the reference applies `round` to numpy floats
     return float(np.round(np.float64(x), 4))
@@ -62,9 +70,7 @@ def neurofinder_scores(gt, pred, threshold: float = NEUROFINDER_THRESHOLD) -> di
     1.0
     """
     gt, pred = _as_coordinate_lists(gt), _as_coordinate_lists(pred)
-    gt_centers = np.array([c.mean(axis=0) for c in gt]).reshape(-1, 2)
-    pred_centers = np.array([c.mean(axis=0) for c in pred]).reshape(-1, 2)
-    matches = _match_centers(gt_centers, pred_centers, threshold)
+    matches = neurofinder_matches(gt, pred, threshold)
     n_match = int((matches >= 0).sum())
     recall = n_match / len(gt) if len(gt) else 0.0
     precision = n_match / len(pred) if len(pred) else 0.0

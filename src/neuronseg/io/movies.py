@@ -47,12 +47,44 @@ class _Reader:
         self.shape = tuple(s for s in full if s > 1)
 
 
+class _CapturedLog(logging.Handler):
+    """Collects the messages a library logs at WARNING or above while in a ``with`` block."""
+
+    def __init__(self, name: str):
+        super().__init__(logging.WARNING)
+        self._logger = logging.getLogger(name)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        self._logger.addHandler(self)
+        return self.messages
+
+    def __exit__(self, *exc):
+        self._logger.removeHandler(self)
+
+
 class _TiffReader(_Reader):
     def __init__(self, path: Path):
         import tifffile
 
-        self._tf = tifffile.TiffFile(path)
-        series = self._tf.series[0]
+        # tifffile logs, rather than raises, when an IFD chain runs past the end of a
+        # truncated file, and then shows fewer pages: listen for that and refuse.
+        with _CapturedLog("tifffile") as warnings:
+            self._tf = tifffile.TiffFile(path)
+            series = self._tf.series[0]
+            len(self._tf.pages)  # walks the whole IFD chain now, so a break in it is logged here
+        if any("offset" in w or "truncat" in w or "corrupt" in w for w in warnings):
+            self._tf.close()
+            raise NeuronsegError(f"{path}: the TIFF is truncated or corrupt ({warnings[0]})")
+        last = series.pages[-1] if len(series.pages) else None
+        if last is not None and getattr(last, "dataoffsets", None):
+            end = max(o + b for o, b in zip(last.dataoffsets, last.databytecounts))
+            if end > self._tf.filehandle.size:
+                self._tf.close()
+                raise NeuronsegError(f"{path}: the TIFF is truncated (its last frame ends past the end of the file)")
         self.shape = tuple(series.shape)
         self.dtype = np.dtype(series.dtype)
         self._series = series

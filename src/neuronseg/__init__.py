@@ -1,0 +1,30 @@
+"""neuronseg: find neurons in calcium-imaging movies and microscopy images.
+
+The public surface::
+
+    from neuronseg import open_movie, segment_movie, RoiSet, neurofinder_scores
+"""
+
+__version__ = "0.1.0"
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.movies import Movie, open_movie
+from neuronseg.io.rois import RoiSet, read_rois, read_regions_json, write_regions_json
+from neuronseg.metrics import instance_scores, neurofinder_scores, pixel_scores
+from neuronseg.pipelines.segment import Segmentation, segment_movie
+
+__all__ = [
+    "__version__",
+    "Movie",
+    "NeuronsegError",
+    "RoiSet",
+    "Segmentation",
+    "instance_scores",
+    "neurofinder_scores",
+    "open_movie",
+    "pixel_scores",
+    "read_regions_json",
+    "read_rois",
+    "segment_movie",
+    "write_regions_json",
+]

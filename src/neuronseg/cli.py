@@ -1,0 +1,129 @@
+"""The `neuronseg` command. Each command parses its options and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from neuronseg import progress
+from neuronseg.errors import NeuronsegError
+
+log = logging.getLogger("neuronseg")
+
+
+class _Group(click.Group):
+    """Turns a NeuronsegError anywhere below into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NeuronsegError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except MemoryError:
+            click.echo("error: out of memory; try a smaller --chunk or a machine with more RAM", err=True)
+            ctx.exit(3)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="neuronseg")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or log lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug log lines.")
+def cli(quiet, verbose):
+    """Find neurons in calcium-imaging movies and microscopy images."""
+    progress.QUIET = quiet
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--method", type=click.Choice(["classical"]), default="classical", show_default=True)
+@click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")
+@click.option("--diameter", type=float, default=12.0, show_default=True, help="Typical cell diameter, pixels.")
+@click.option("--truth", type=click.Path(path_type=Path), default=None,
+              help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def segment(input_path, out, method, dataset, diameter, truth, overwrite):
+    """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
+    from neuronseg.io.movies import open_movie
+    from neuronseg.io.outputs import check_writable
+    from neuronseg.io.results import write_segmentation
+    from neuronseg.io.rois import read_rois
+    from neuronseg.pipelines.classical import ClassicalParams
+    from neuronseg.pipelines.segment import segment_movie
+
+    check_writable(out, overwrite)  # before any work
+    with open_movie(input_path, dataset) as movie:
+        log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
+        truth_rois = read_rois(truth, movie.frame_shape) if truth else None
+        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter))
+    summary = write_segmentation(seg, out, input_path, overwrite, truth_rois)
+    line = f"{summary['n_rois']} cells → {out}"
+    if "scores" in summary:
+        line += f"  (F1 {summary['scores']['combined']:.3f} against {truth})"
+    click.echo(line)
+
+
+@cli.command()
+@click.argument("truth", type=click.Path(path_type=Path))
+@click.argument("prediction", type=click.Path(path_type=Path))
+@click.option("--threshold", type=float, default=5.0, show_default=True,
+              help="Centres closer than this (pixels) can match.")
+def evaluate(truth, prediction, threshold):
+    """Score PREDICTION against TRUTH (Neurofinder regions.json files) as `neurofinder evaluate` does."""
+    from neuronseg.io.rois import read_regions_coordinates
+    from neuronseg.metrics import neurofinder_scores
+
+    gt = read_regions_coordinates(truth)
+    if not gt:
+        raise NeuronsegError(f"{truth}: the ground truth holds no regions; nothing to score against")
+    scores = neurofinder_scores(gt, read_regions_coordinates(prediction), threshold)
+    click.echo(json.dumps(scores))
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--frames", type=int, default=600, show_default=True)
+@click.option("--shape", type=(int, int), default=(256, 256), show_default=True, metavar="H W")
+@click.option("--cells", type=int, default=60, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--fs", type=float, default=7.0, show_default=True, help="Frame rate, Hz.")
+@click.option("--onephoton", is_flag=True, help="One-photon background, blur and out-of-focus cells.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def simulate(out, frames, shape, cells, seed, fs, onephoton, overwrite):
+    """Write a simulated movie and its ground truth into folder OUT."""
+    from neuronseg.io.outputs import atomic_output_dir
+    from neuronseg.simulate import simulate as run_simulation
+
+    if frames < 2 or min(shape) < 16 or cells < 0:
+        raise NeuronsegError("need --frames ≥ 2, --shape at least 16 16 and --cells ≥ 0")
+    with atomic_output_dir(out, overwrite) as tmp:
+        rec = run_simulation(frames=frames, shape=shape, cells=cells, seed=seed, fs=fs, onephoton=onephoton)
+        rec.save(tmp)
+    click.echo(f"{len(rec.rois)} cells, {frames} frames of {shape[0]}×{shape[1]} → {out}")
+
+
+@cli.command()
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("neuronseg-demo"), show_default=True)
+@click.option("--simulated", is_flag=True, help="Use a freshly simulated movie instead of the real example.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def demo(out, simulated, overwrite):
+    """Segment a small real recording shipped with neuronseg, score it, and show where the files are."""
+    from neuronseg.demo import run_demo
+
+    result = run_demo(out, simulated=simulated, overwrite=overwrite)
+    click.echo(result["text"])
+
+
+def main():
+    cli(prog_name="neuronseg")
+
+
+if __name__ == "__main__":
+    main()

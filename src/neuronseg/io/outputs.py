@@ -1,0 +1,48 @@
+"""Writing results atomically: into a hidden temporary folder, renamed into place at the end.
+
+A run that fails leaves nothing behind, and an existing result is replaced only when the
+user said ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from neuronseg.errors import NeuronsegError
+
+
+def check_writable(out, overwrite: bool = False) -> Path:
+    """Fail early, before any work, when ``out`` exists and may not be replaced."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise NeuronsegError(f"{out} already exists; choose another output or pass --overwrite")
+    if out.exists() and not out.is_dir():
+        raise NeuronsegError(f"{out} exists and is not a folder")
+    return out
+
+
+@contextmanager
+def atomic_output_dir(out, overwrite: bool = False):
+    """Yield a temporary folder beside ``out``; on success it becomes ``out``.
+
+    On any exception the temporary folder is removed and ``out`` is left as it was.
+    """
+    out = check_writable(out, overwrite).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,52 @@
+"""The files `neuronseg segment` leaves in its output folder (the contract of DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neuronseg.io.outputs import atomic_output_dir
+from neuronseg.io.rois import RoiSet, write_label_tif, write_regions_json
+from neuronseg.metrics import neurofinder_matches, neurofinder_scores
+from neuronseg.report import overlay, save_png
+
+
+def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None) -> dict:
+    """Write ``regions.json``, ``labels.tif``, ``traces.npy``, ``summary.json``, ``overlay.png``.
+
+    Everything goes to a temporary folder renamed to ``out`` at the end. With ``truth``
+    the Neurofinder scores go into ``summary.json`` and the overlay colours matched,
+    false and missed cells. Returns the summary dictionary.
+    """
+    from neuronseg import __version__
+
+    t0 = time.perf_counter()
+    with atomic_output_dir(out, overwrite) as tmp:
+        write_regions_json(seg.rois, tmp / "regions.json")
+        write_label_tif(seg.rois, tmp / "labels.tif")
+        np.save(tmp / "traces.npy", seg.traces.astype(np.float32))
+        matches = scores = None
+        if truth is not None:
+            scores = neurofinder_scores(truth, seg.rois)
+            matches = neurofinder_matches(truth, seg.rois)
+        save_png(overlay(seg.summary.mean, seg.rois, truth, matches), tmp / "overlay.png")
+        summary = {
+            "version": __version__,
+            "method": seg.method,
+            "input": str(source),
+            "n_frames": int(seg.summary.n_frames),
+            "frame_shape": list(seg.rois.shape),
+            "n_rois": len(seg.rois),
+            "parameters": seg.parameters,
+            "seconds": dict(seg.seconds, write=round(time.perf_counter() - t0, 3)),
+            "peak_memory_mb": round(seg.peak_memory_mb, 1),
+            "python": platform.python_version(),
+        }
+        if scores is not None:
+            summary["scores"] = scores
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

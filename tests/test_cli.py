@@ -1,0 +1,138 @@
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from conftest import shared_data
+from neuronseg.cli import cli
+
+CONTRACT = {"regions.json", "labels.tif", "traces.npy", "summary.json", "overlay.png"}
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def movie_file(tmp_path, small_recording):
+    p = tmp_path / "movie.tif"
+    tifffile.imwrite(p, small_recording.movie)
+    return p
+
+
+def _leftovers(folder):
+    return [p.name for p in folder.iterdir() if ".partial" in p.name or ".old-" in p.name]
+
+
+def test_segment_writes_the_contract_files(runner, tmp_path, movie_file, small_recording):
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--diameter", "10"])
+    assert r.exit_code == 0, r.output
+    assert CONTRACT <= {p.name for p in out.iterdir()}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "classical" and summary["version"]
+    assert set(summary["seconds"]) >= {"summary", "detect", "traces", "write"}
+    assert summary["peak_memory_mb"] > 0
+    labels = tifffile.imread(out / "labels.tif")
+    assert labels.dtype == np.uint16 and labels.shape == (96, 96)
+    regions = json.loads((out / "regions.json").read_text())
+    traces = np.load(out / "traces.npy")
+    assert traces.shape == (len(regions), 200) and traces.dtype == np.float32
+    assert labels.max() == len(regions) == summary["n_rois"] > 0
+
+
+def test_existing_output_is_never_overwritten_silently(runner, tmp_path, movie_file):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out)])
+    assert r.exit_code == 2 and "already exists" in r.output and "Traceback" not in r.output
+    assert (out / "keep.txt").read_text() == "mine"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--overwrite"])
+    assert r.exit_code == 0 and not (out / "keep.txt").exists() and (out / "regions.json").exists()
+    assert not _leftovers(tmp_path)
+
+
+def _bad_input(tmp_path, case):
+    p = tmp_path / f"{case}.tif"
+    if case == "image2d":
+        tifffile.imwrite(p, np.ones((32, 32), np.uint16))
+    elif case == "nan":
+        m = np.random.default_rng(0).normal(size=(10, 32, 32)).astype(np.float32)
+        m[3, 4, 5] = np.nan
+        tifffile.imwrite(p, m)
+    elif case == "constant":
+        tifffile.imwrite(p, np.full((10, 32, 32), 7, np.uint16))
+    elif case == "truncated":
+        tifffile.imwrite(p, np.random.default_rng(0).integers(0, 999, (20, 64, 64)).astype(np.uint16),
+                         compression="zlib")
+        p.write_bytes(p.read_bytes()[:3000])
+    elif case == "garbage":
+        p.write_bytes(b"\x00\x01garbage" * 50)
+    return p
+
+
+@pytest.mark.parametrize("case,message", [("image2d", "single image"), ("nan", "NaN"),
+                                          ("constant", "does not vary"), ("truncated", "truncated|could not"),
+                                          ("garbage", "could not open")])
+def test_bad_movies_exit_with_one_message_and_write_nothing(runner, tmp_path, case, message):
+    import re
+
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["-q", "segment", str(_bad_input(tmp_path, case)), "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert re.search(message, r.output) and r.output.startswith("error:") and "Traceback" not in r.output
+    assert not out.exists() and not _leftovers(tmp_path)
+
+
+def test_truth_of_another_shape_is_refused(runner, tmp_path, movie_file):
+    truth = tmp_path / "truth.tif"
+    tifffile.imwrite(truth, np.ones((50, 50), np.uint16))
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "o"), "--truth", str(truth)])
+    assert r.exit_code == 2 and "shape" in r.output and not (tmp_path / "o").exists()
+
+
+def test_evaluate_prints_the_neurofinder_line(runner):
+    regions = shared_data("neurofinder_top", "regions.json")
+    r = runner.invoke(cli, ["evaluate", str(regions), str(regions)])
+    assert r.exit_code == 0
+    assert json.loads(r.output) == {"combined": 1.0, "inclusion": 1.0, "precision": 1.0, "recall": 1.0,
+                                    "exclusion": 1.0}
+    assert list(json.loads(r.output)) == ["combined", "inclusion", "precision", "recall", "exclusion"]
+
+
+def test_evaluate_refuses_empty_truth(runner, tmp_path):
+    (tmp_path / "empty.json").write_text("[]")
+    (tmp_path / "p.json").write_text('[{"id": 0, "coordinates": [[1, 1]]}]')
+    r = runner.invoke(cli, ["evaluate", str(tmp_path / "empty.json"), str(tmp_path / "p.json")])
+    assert r.exit_code == 2 and "no regions" in r.output
+
+
+def test_simulate_writes_movie_and_truth(runner, tmp_path):
+    out = tmp_path / "sim"
+    r = runner.invoke(cli, ["simulate", str(out), "--frames", "30", "--shape", "40", "48", "--cells", "4",
+                            "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    assert tifffile.imread(out / "movie.tif").shape == (30, 40, 48)
+    assert len(json.loads((out / "regions.json").read_text())) == 4
+    assert np.load(out / "spikes.npy").shape == (4, 30)
+
+
+def test_demo_runs_on_shipped_real_data_and_reports_f1(runner, tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(cli, ["-q", "demo", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "F1" in r.output and str(out) in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scores"]["combined"] > 0 and (out / "overlay.png").exists()
+
+
+def test_python_dash_m_entry_point():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "neuronseg", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "segment" in r.stdout
