@@ -45,7 +45,7 @@ def cli(quiet, verbose):
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--method", type=click.Choice(["classical"]), default="classical", show_default=True)
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")
-@click.option("--diameter", type=float, default=12.0, show_default=True, help="Typical cell diameter, pixels.")
+@click.option("--diameter", type=float, default=11.0, show_default=True, help="Typical cell diameter, pixels.")
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
               help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")

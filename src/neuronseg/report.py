@@ -42,7 +42,7 @@ def overlay(background: np.ndarray, rois: RoiSet, truth: RoiSet | None = None, m
     return rgb
 
 
-def save_png(rgb: np.ndarray, path, min_size: int = 512) -> None:
+def save_png(rgb: np.ndarray, path, min_size: int = 1024) -> None:
     """Write an RGB array as PNG, enlarged by whole factors (nearest) when it is small."""
     from PIL import Image
 
