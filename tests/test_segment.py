@@ -15,7 +15,12 @@ def test_classical_finds_simulated_cells(small_recording):
     s = summarize(((t, rec.movie[t : t + 50]) for t in range(0, 200, 50)), (96, 96), temporal_bin=3)
     rois = segment_classical(s, ClassicalParams(diameter=10))
     scores = neurofinder_scores(rec.rois, rois)
-    assert scores["combined"] >= 0.5, scores
+    # as many ROIs placed at random, for scale
+    rng = np.random.default_rng(0)
+    chance = np.mean([neurofinder_scores(rec.rois, [rng.integers(0, 96, (1, 2)) for _ in range(len(rois))])["combined"]
+                      for _ in range(20)])
+    assert scores["combined"] >= max(0.4, 3 * chance), (scores, chance)
+    assert scores["precision"] >= 0.6
 
 
 def test_classical_on_the_real_demo_crop_beats_chance():

@@ -155,7 +155,7 @@ def simulate(
     onephoton: bool = False,
     cell_radius: float = 5.0,
     active_fraction: float = 0.6,
-    photons: float = 2.5,
+    photons: float = 1.5,
     motion: float = 1.0,
 ) -> SimulatedRecording:
     """Simulate a recording; the same arguments always give the same movie.
@@ -251,7 +251,7 @@ def simulate(
 
     # --- frames, in chunks -----------------------------------------------------------
     movie = np.empty((T, h, w), np.uint16)
-    gain, offset, read_noise = 25.0, 100.0, 1.5  # detector: counts per photon, bias, photons rms
+    gain, offset, read_noise = 60.0, 20.0, 0.3  # detector: counts per photon, bias, photons rms
     chunk = 100
     foot_t = footprints.T.tocsr()
     for t0 in range(0, T, chunk):
