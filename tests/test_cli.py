@@ -29,7 +29,8 @@ def _leftovers(folder):
 
 def test_segment_writes_the_contract_files(runner, tmp_path, movie_file, small_recording):
     out = tmp_path / "out"
-    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--diameter", "10"])
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--method", "classical",
+                            "--diameter", "10"])
     assert r.exit_code == 0, r.output
     assert CONTRACT <= {p.name for p in out.iterdir()}
     summary = json.loads((out / "summary.json").read_text())
@@ -136,3 +137,26 @@ def test_python_dash_m_entry_point():
 
     r = subprocess.run([sys.executable, "-m", "neuronseg", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "segment" in r.stdout
+
+
+def test_segment_defaults_to_the_shipped_disco_model(runner, tmp_path, movie_file):
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "disco"
+    assert {"summary", "network", "instances", "traces", "write"} <= set(summary["seconds"])
+    assert CONTRACT <= {p.name for p in out.iterdir()}
+
+
+def test_disco_refuses_a_movie_too_short_for_its_segments(runner, tmp_path):
+    p = tmp_path / "short.npy"
+    np.save(p, np.random.default_rng(0).poisson(50, (20, 64, 64)).astype(np.uint16))
+    r = runner.invoke(cli, ["-q", "segment", str(p), "-o", str(tmp_path / "o"), "--method", "disco"])
+    assert r.exit_code == 2 and "at least 30 frames" in r.output and not (tmp_path / "o").exists()
+
+
+def test_a_model_folder_without_weights_is_refused(runner, tmp_path, movie_file):
+    (tmp_path / "m").mkdir()
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "m")])
+    assert r.exit_code == 2 and "not a model folder" in r.output

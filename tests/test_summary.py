@@ -56,3 +56,24 @@ def test_constant_movie_is_refused():
     movie = np.full((10, 8, 8), 500, np.uint16)
     with pytest.raises(NeuronsegError, match="does not vary"):
         summarize(_chunks(movie, [5, 5]), (8, 8))
+
+
+def test_segment_correlations_match_pooling_then_direct_correlation(rng):
+    from neuronseg.movie.features import SegmentCorrelations, disco_features, disco_offsets
+
+    movie = rng.gamma(2.0, size=(53, 8, 9)).astype(np.float32)
+    offsets = disco_offsets(15)
+    assert len(set(offsets)) == 15 and max(dy * dy + dx * dx for dy, dx in offsets) <= 9
+    acc = SegmentCorrelations((8, 9), 53, pool=3, n_segments=4, offsets=offsets)
+    s = summarize(_chunks(movie, [10, 11, 32]), (8, 9), consumers=[acc])  # chunks not multiples of 3
+    feats = acc.finish()
+    pooled = movie[:51].reshape(17, 3, 8, 9).max(axis=1)
+    bounds = np.linspace(0, 17, 5).round().astype(int)
+    for seg in range(4):
+        block = pooled[bounds[seg] : bounds[seg + 1]].astype(float)
+        for k, (dy, dx) in enumerate(offsets):
+            r, c = 4, 4
+            direct = np.corrcoef(block[:, r, c], block[:, r + dy, c + dx])[0, 1]
+            assert feats[seg, k, r, c] == pytest.approx(direct, abs=1e-4)
+    np.testing.assert_allclose(disco_features(movie, pool=3, n_segments=4, offsets=offsets), feats, atol=1e-6)
+    assert s.n_frames == 53

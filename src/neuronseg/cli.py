@@ -43,13 +43,17 @@ def cli(quiet, verbose):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--method", type=click.Choice(["classical"]), default="classical", show_default=True)
+@click.option("--method", type=click.Choice(["disco", "classical"]), default=None,
+              help="Default: disco with the shipped model (classical if none is installed).")
+@click.option("--model", type=click.Path(path_type=Path), default=None, help="A DISCo model folder (default: shipped).")
+@click.option("--device", default="cpu", show_default=True, help="Torch device for networks: cpu, cuda …")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")
-@click.option("--diameter", type=float, default=11.0, show_default=True, help="Typical cell diameter, pixels.")
+@click.option("--diameter", type=float, default=11.0, show_default=True,
+              help="Typical cell diameter, pixels (classical method).")
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
               help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def segment(input_path, out, method, dataset, diameter, truth, overwrite):
+def segment(input_path, out, method, model, device, dataset, diameter, truth, overwrite):
     """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -62,7 +66,7 @@ def segment(input_path, out, method, dataset, diameter, truth, overwrite):
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
-        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter))
+        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device)
     summary = write_segmentation(seg, out, input_path, overwrite, truth_rois)
     line = f"{summary['n_rois']} cells → {out}"
     if "scores" in summary:
@@ -119,6 +123,53 @@ def demo(out, simulated, overwrite):
 
     result = run_demo(out, simulated=simulated, overwrite=overwrite)
     click.echo(result["text"])
+
+
+@cli.group()
+def train():
+    """Train a model on labelled recordings."""
+
+
+def _rect(text):
+    if text is None:
+        return None
+    try:
+        rows, cols = text.split(",")
+        r0, r1 = (int(v) for v in rows.split(":"))
+        c0, c1 = (int(v) for v in cols.split(":"))
+    except ValueError:
+        raise NeuronsegError(f"'{text}' is not a rectangle ROW0:ROW1,COL0:COL1") from None
+    return (r0, r1, c0, c1)
+
+
+@train.command("disco")
+@click.option("--data", "data_dirs", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
+              help="Folder with a movie (movie.tif, images/, movie.npy …) and regions.json; repeat for more.")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
+@click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 of the first recording.")
+@click.option("--exclude", "exclude_rect", default=None,
+              help="Rectangle ROW0:ROW1,COL0:COL1 of the first recording never used (your test part).")
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--steps-per-epoch", type=int, default=40, show_default=True)
+@click.option("--batch-size", type=int, default=4, show_default=True)
+@click.option("--base-width", type=int, default=16, show_default=True, help="U-Net width at full resolution.")
+@click.option("--patience", type=int, default=8, show_default=True, help="Epochs without validation gain before stopping.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 …")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_epoch, batch_size, base_width,
+                    patience, seed, device, resume, overwrite):
+    """Train a DISCo model (affinities + foreground) and write OUT/weights.pt, config.json, thresholds.json."""
+    from neuronseg.nets.disco import DiscoConfig
+    from neuronseg.train.disco import TrainParams, train_disco
+
+    if out.exists() and not (resume or overwrite):
+        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
+                         seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
+    summary = train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width), resume=resume)
+    click.echo(f"model → {out}  (validation F1 {summary['val_f1_tuned_thresholds']}, {summary['seconds']} s)")
 
 
 def main():

@@ -123,7 +123,7 @@ class Summary:
     n_frames: int
 
 
-def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None) -> Summary:
+def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consumers=()) -> Summary:
     """Mean, max, std and local-correlation images in one pass over ``(t0, chunk)`` pairs.
 
     Parameters
@@ -136,6 +136,9 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None) -> Summ
         raises the SNR of calcium transients, which last many frames, over shot noise.
     progress : callable, optional
         Called with the number of frames done after each chunk.
+    consumers : sequence of callables
+        Each is called with every checked float32 chunk ``(t, H, W)``, in time order, so
+        other streaming features (DISCo's segment correlations) share this one read.
 
     Raises
     ------
@@ -154,6 +157,8 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None) -> Summ
                 "fill or crop them before segmenting"
             )
         moments.update(chunk)
+        for consume in consumers:
+            consume(chunk)
         n_raw = len(chunk)
         np.maximum(vmax, chunk.max(axis=0), out=vmax)
         if temporal_bin > 1 and len(chunk) >= temporal_bin:

@@ -16,7 +16,14 @@ from neuronseg.pipelines.classical import ClassicalParams, segment_classical
 from neuronseg.progress import progress_bar
 from neuronseg.traces import extract_traces
 
-METHODS = ("classical",)
+METHODS = ("disco", "classical")
+
+
+def default_method() -> str:
+    """DISCo when its shipped model is installed, else the classical segmenter."""
+    from neuronseg.pipelines.disco import default_model_dir
+
+    return "disco" if (default_model_dir() / "weights.pt").exists() else "classical"
 
 
 @dataclass
@@ -55,28 +62,51 @@ class _Stages:
         return _Timer()
 
 
-def segment_movie(movie: Movie, method: str = "classical", params=None) -> Segmentation:
+def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu") -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
     ----------
     movie : Movie
         From :func:`neuronseg.open_movie`.
-    method : {"classical"}
-    params : dataclass of the method's settings, optional
+    method : {"disco", "classical"}, optional
+        Default: DISCo with the shipped model, or classical when no model is installed.
+    params : ClassicalParams, optional
+        Settings of the classical segmenter.
+    model : path or DiscoModel, optional
+        A DISCo model folder (default: the shipped one).
+    device : str
+        Torch device for the network ("cpu", "cuda", …).
 
     Returns
     -------
     Segmentation
     """
+    method = method or default_method()
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     stage = _Stages()
-    params = params or ClassicalParams()
+    consumers, disco = [], None
+    if method == "disco":
+        from neuronseg.pipelines.disco import DiscoModel
+
+        disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
+        features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
+        consumers.append(features)
     with stage("summary"), progress_bar(movie.n_frames, "summary images") as tick:
-        summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick)
-    with stage("detect"):
-        rois = segment_classical(summary, params)
+        summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
+    if disco is not None:
+        with stage("network"):
+            probs = disco.predict(features.finish(), summary.mean)
+        with stage("instances"):
+            rois = disco.instances(probs)
+        parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
+                      "pool_used": features.pool, "thresholds": disco.thresholds, "device": disco.device}
+    else:
+        params = params or ClassicalParams()
+        with stage("detect"):
+            rois = segment_classical(summary, params)
+        parameters = params.as_dict()
     with stage("traces"), progress_bar(movie.n_frames, "traces") as tick:
         traces = extract_traces(movie.chunks(), rois, movie.n_frames, progress=tick)
-    return Segmentation(rois, traces, summary, method, params.as_dict(), stage.seconds)
+    return Segmentation(rois, traces, summary, method, parameters, stage.seconds)

@@ -1,0 +1,84 @@
+"""DISCo's network: a 3-D convolutional aggregator over correlation segments, then a U-Net.
+
+Input: ``features (B, N, C, H, W)`` — N time segments of C neighbour correlations — and the
+normalised mean image ``(B, 1, H, W)``. Three 4×3×3 convolutions (2C, 4C, C channels, no
+padding over segments) shrink N=10 segments to 1; the result, with the mean image, goes
+through a 2-D U-Net to A affinity channels plus one foreground channel (logits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from neuronseg.nets.unet import UNet, pad_to
+
+
+@dataclass
+class DiscoConfig:
+    """Everything needed to rebuild a DISCo network (stored as ``config.json``)."""
+
+    n_segments: int = 10
+    n_offsets: int = 15                      #: C: neighbour correlations per segment
+    correlation_radius: float = 3.0
+    graph_offsets: list = field(default_factory=lambda: [list(o) for o in
+                                ((-1, 0), (0, -1), (-3, 0), (0, -3), (-5, 0), (0, -5), (-5, -5), (-5, 5))])
+    base_width: int = 16                     #: U-Net width at full resolution
+    depth: int = 5
+    pool: int = 5                            #: temporal max-pool kernel at inference
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.graph_offsets) + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DiscoConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class SegmentAggregator(nn.Module):
+    """(B, N, C, H, W) → (B, C, H, W) by three 4×3×3 convolutions over (segment, row, col)."""
+
+    def __init__(self, c: int, n_segments: int):
+        super().__init__()
+        if n_segments < 10:
+            raise ValueError("the aggregator needs at least 10 segments (three kernels of 4)")
+        self.layers = nn.Sequential(
+            nn.Conv3d(c, 2 * c, (4, 3, 3), padding=(0, 1, 1)), nn.ReLU(inplace=True),
+            nn.Conv3d(2 * c, 4 * c, (4, 3, 3), padding=(0, 1, 1)), nn.ReLU(inplace=True),
+            nn.Conv3d(4 * c, c, (4, 3, 3), padding=(0, 1, 1)), nn.ReLU(inplace=True),
+        )
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = self.layers(feats.permute(0, 2, 1, 3, 4))  # (B, C, N', H, W)
+        return x.mean(dim=2)  # N' = N − 9; 1 for DISCo's N = 10
+
+
+class DiscoNet(nn.Module):
+    def __init__(self, config: DiscoConfig):
+        super().__init__()
+        self.config = config
+        self.aggregate = SegmentAggregator(config.n_offsets, config.n_segments)
+        self.unet = UNet(config.n_offsets + 1, config.n_outputs, config.base_width, config.depth)
+
+    def forward(self, feats: torch.Tensor, mean_image: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, A + 1, H, W)``: affinity channels then foreground."""
+        x = torch.cat([self.aggregate(feats), mean_image], dim=1)
+        x, (h, w) = pad_to(x, self.unet.multiple)
+        return self.unet(x)[..., :h, :w]
+
+
+def dice_loss(probs: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, eps: float = 1e-6):
+    """Channel-wise Sørensen–Dice loss, averaged over channels (``mask`` zeroes ignored pixels)."""
+    if mask is not None:
+        probs, target = probs * mask, target * mask
+    dims = (0, 2, 3)
+    inter = (probs * target).sum(dims)
+    denom = (probs * probs).sum(dims) + (target * target).sum(dims)
+    return (1 - (2 * inter + eps) / (denom + eps)).mean()

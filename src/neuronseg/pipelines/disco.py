@@ -1,0 +1,100 @@
+"""Movies → cells with DISCo: segment correlations + mean image → network → affinities → GASP."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.instances.gasp import instances_from_affinities
+from neuronseg.io.rois import RoiSet
+from neuronseg.movie.features import SegmentCorrelations, disco_offsets
+from neuronseg.pipelines.classical import flatten_illumination
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLDS = {"foreground": 0.5, "bias": 0.5, "min_size": 25}
+MIN_POOLED_PER_SEGMENT = 12   #: pooled frames per segment that short movies keep
+MIN_FRAMES_PER_SEGMENT = 3    #: below this a segment's correlations are meaningless
+
+
+def default_model_dir() -> Path:
+    return Path(str(resources.files("neuronseg") / "weights" / "disco"))
+
+
+def normalise_mean_image(mean: np.ndarray, scale: float = 16.0) -> np.ndarray:
+    """The network's mean-image channel: illumination flattened, then z-scored over the image."""
+    flat = flatten_illumination(mean, scale)
+    return ((flat - flat.mean()) / (flat.std() + 1e-8)).astype(np.float32)
+
+
+@dataclass
+class DiscoModel:
+    """A loaded DISCo network with the settings it was trained and tuned with."""
+
+    net: object
+    config: object
+    thresholds: dict
+    device: str = "cpu"
+
+    @classmethod
+    def load(cls, folder=None, device: str = "cpu") -> "DiscoModel":
+        import torch
+
+        from neuronseg.nets.disco import DiscoConfig, DiscoNet
+        from neuronseg.train.checkpoints import load_model_files
+
+        folder = Path(folder) if folder else default_model_dir()
+        state, config, thresholds = load_model_files(folder)
+        cfg = DiscoConfig.from_dict(config)
+        net = DiscoNet(cfg)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise NeuronsegError(f"{folder}: weights do not fit config.json ({exc})") from None
+        if device != "cpu" and not torch.cuda.is_available() and not device.startswith("mps"):
+            raise NeuronsegError(f"device '{device}' is not available here; use --device cpu")
+        net.to(device).eval()
+        return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, device)
+
+    def pool_for(self, n_frames: int) -> int:
+        """The temporal max-pool kernel for a movie of ``n_frames``.
+
+        The configured kernel, made smaller for short movies so that each segment still
+        averages its correlations over ``MIN_POOLED_PER_SEGMENT`` pooled frames, as in
+        training (kernels 3–9 of 600 frames give 6–20 per segment).
+        """
+        cfg = self.config
+        return max(1, min(cfg.pool, n_frames // (cfg.n_segments * MIN_POOLED_PER_SEGMENT)))
+
+    def feature_consumer(self, frame_shape, n_frames) -> SegmentCorrelations:
+        cfg = self.config
+        shortest = cfg.n_segments * MIN_FRAMES_PER_SEGMENT
+        if n_frames < shortest:
+            raise NeuronsegError(
+                f"DISCo needs at least {shortest} frames ({cfg.n_segments} segments of "
+                f"{MIN_FRAMES_PER_SEGMENT}); this movie has {n_frames}. Use --method classical."
+            )
+        return SegmentCorrelations(frame_shape, n_frames, self.pool_for(n_frames), cfg.n_segments,
+                                   disco_offsets(cfg.n_offsets, cfg.correlation_radius))
+
+    def predict(self, features: np.ndarray, mean_image: np.ndarray) -> np.ndarray:
+        """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground."""
+        import torch
+
+        with torch.no_grad():
+            f = torch.from_numpy(np.ascontiguousarray(features[None])).to(self.device)
+            m = torch.from_numpy(normalise_mean_image(mean_image)[None, None]).to(self.device)
+            return torch.sigmoid(self.net(f, m))[0].cpu().numpy()
+
+    def instances(self, probs: np.ndarray, thresholds: dict | None = None) -> RoiSet:
+        t = {**self.thresholds, **(thresholds or {})}
+        offsets = [tuple(o) for o in self.config.graph_offsets]
+        labels = instances_from_affinities(
+            probs[:-1], offsets, probs[-1] > t["foreground"], bias=t["bias"], min_size=int(t["min_size"])
+        )
+        return RoiSet.from_labels(labels)

@@ -1,0 +1,51 @@
+"""A model is a folder: ``weights.pt`` (tensors only), ``config.json``, ``thresholds.json``.
+
+Everything loads with ``torch.load(..., weights_only=True)``: no pickled objects, so a
+model folder from elsewhere cannot run code on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from neuronseg.errors import NeuronsegError
+
+
+def save_model(folder, state_dict: dict, config: dict, thresholds: dict, card: str | None = None) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, folder / "weights.pt")
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    (folder / "thresholds.json").write_text(json.dumps(thresholds, indent=1))
+    if card is not None:
+        (folder / "MODEL_CARD.md").write_text(card)
+
+
+def load_model_files(folder) -> tuple[dict, dict, dict]:
+    """``(state_dict, config, thresholds)`` of a model folder, checked for presence."""
+    folder = Path(folder)
+    for name in ("weights.pt", "config.json"):
+        if not (folder / name).exists():
+            raise NeuronsegError(f"{folder}: not a model folder (no {name})")
+    try:
+        state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+        config = json.loads((folder / "config.json").read_text())
+        thr_path = folder / "thresholds.json"
+        thresholds = json.loads(thr_path.read_text()) if thr_path.exists() else {}
+    except Exception as exc:
+        raise NeuronsegError(f"{folder}: could not load the model ({exc})") from exc
+    return state, config, thresholds
+
+
+def save_checkpoint(path, **state) -> None:
+    """Training state for ``--resume`` (model/optimizer state dicts, counters, history)."""
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)

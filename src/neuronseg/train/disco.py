@@ -1,0 +1,311 @@
+"""Training a DISCo model on labelled recordings (`neuronseg train disco`).
+
+Recipe (after Kirschbaum, Bailoni & Hamprecht): random 128×128 crops that contain a cell,
+random flips and 90° rotations of the raw movie crop, a random temporal max-pool kernel
+(3–9 frames), random segment cut points with the segments shuffled, channel-wise
+Sørensen–Dice loss on affinities + foreground. Validation Neurofinder F1 on a held-out
+spatial rectangle each epoch; the best epoch is kept, training stops early when it has not
+improved for ``patience`` epochs; the foreground threshold and GASP bias are then tuned on
+the validation rectangle (``thresholds.json``). Rectangles given as ``exclude`` (a test
+part) are never seen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.instances.affinities import affinity_targets
+from neuronseg.io.movies import open_movie
+from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.metrics import neurofinder_scores
+from neuronseg.movie.features import disco_features, disco_offsets
+from neuronseg.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+MOVIE_NAMES = ("movie.tif", "movie.tiff", "movie.npy", "movie.h5", "images")
+
+
+@dataclass
+class TrainParams:
+    epochs: int = 30
+    steps_per_epoch: int = 40
+    batch_size: int = 4
+    crop: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-5
+    pool_range: tuple = (3, 9)
+    patience: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    val_rect: tuple | None = None       #: (r0, r1, c0, c1) of the first recording for validation
+    exclude_rect: tuple | None = None   #: (r0, r1, c0, c1) never used (a test part)
+
+
+@dataclass
+class Recording:
+    """One labelled recording held in memory, with its training / validation pixel masks."""
+
+    name: str
+    movie: np.ndarray           # (T, H, W) uint16/float32
+    labels: np.ndarray          # (H, W) instance labels
+    mean: np.ndarray            # (H, W)
+    labelled: np.ndarray        # (H, W) bool: where labels can be trusted (loss outside is ignored)
+    train_mask: np.ndarray      # (H, W) bool: pixels a training crop may cover
+    val_rect: tuple | None = None
+    rois: RoiSet | None = None
+
+
+def _rect_mask(shape, rect):
+    m = np.zeros(shape, bool)
+    if rect is not None:
+        r0, r1, c0, c1 = rect
+        m[r0:r1, c0:c1] = True
+    return m
+
+
+def labelled_extent(labels: np.ndarray, margin: int = 10) -> np.ndarray:
+    """Bounding box of all labels grown by ``margin``: outside it nobody looked, so no loss there.
+
+    (Neurofinder's ``neurofinder_top`` labels stop near column 430, though cells go on.)
+    """
+    rows, cols = np.nonzero(labels)
+    m = np.zeros(labels.shape, bool)
+    if len(rows):
+        m[max(0, rows.min() - margin) : rows.max() + margin + 1, max(0, cols.min() - margin) : cols.max() + margin + 1] = True
+    return m
+
+
+def load_recording(folder, val_rect=None, exclude_rect=None) -> Recording:
+    folder = Path(folder)
+    movie_path = next((folder / n for n in MOVIE_NAMES if (folder / n).exists()), None)
+    if movie_path is None:
+        movie_path = folder if folder.is_file() else None
+    if movie_path is None or not (folder / "regions.json").exists():
+        raise NeuronsegError(f"{folder}: a training folder needs a movie ({', '.join(MOVIE_NAMES)}) and regions.json")
+    with open_movie(movie_path) as m:
+        movie = m.read(0, m.n_frames)
+    rois = read_regions_json(folder / "regions.json", movie.shape[1:])
+    labels = rois.to_labels()
+    excluded = _rect_mask(labels.shape, exclude_rect)
+    val = _rect_mask(labels.shape, val_rect)
+    return Recording(folder.name, movie, labels, movie.mean(axis=0, dtype=np.float64).astype(np.float32),
+                     labelled_extent(labels), ~(excluded | val), val_rect, rois)
+
+
+class CropSampler:
+    """Random training samples: augmented crop → (features, mean image, targets, loss mask)."""
+
+    def __init__(self, recordings, config, params: TrainParams, rng):
+        self.recs = recordings
+        self.cfg = config
+        self.p = params
+        self.rng = rng
+        self.offsets = disco_offsets(config.n_offsets, config.correlation_radius)
+        self.graph_offsets = [tuple(o) for o in config.graph_offsets]
+        # crop corners allowed per recording: the whole crop inside the training mask, a cell centre inside
+        self.corners = []
+        for rec in recordings:
+            s = params.crop
+            h, w = rec.labels.shape
+            if h < s or w < s:
+                raise NeuronsegError(f"{rec.name}: frames {h}×{w} are smaller than the {s}-px training crop")
+            ok = []
+            centers = rec.rois.centers() if rec.rois is not None and len(rec.rois) else np.zeros((0, 2))
+            for r0 in range(0, h - s + 1, 4):
+                for c0 in range(0, w - s + 1, 4):
+                    if not rec.train_mask[r0 : r0 + s, c0 : c0 + s].all():
+                        continue
+                    inside = ((centers[:, 0] >= r0) & (centers[:, 0] < r0 + s)
+                              & (centers[:, 1] >= c0) & (centers[:, 1] < c0 + s))
+                    if inside.any():
+                        ok.append((r0, c0))
+            self.corners.append(ok)
+        if not any(self.corners):
+            raise NeuronsegError("no training crop fits outside the validation/excluded parts with a cell in it")
+
+    def sample(self):
+        rng, s = self.rng, self.p.crop
+        weights = np.array([len(c) for c in self.corners], float)
+        i = rng.choice(len(self.recs), p=weights / weights.sum())
+        rec = self.recs[i]
+        r0, c0 = self.corners[i][rng.integers(len(self.corners[i]))]
+        movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s].astype(np.float32)
+        labels = rec.labels[r0 : r0 + s, c0 : c0 + s]
+        known = rec.labelled[r0 : r0 + s, c0 : c0 + s]
+        mean = rec.mean[r0 : r0 + s, c0 : c0 + s]
+        k = int(rng.integers(0, 4))
+        flip = bool(rng.integers(0, 2))
+        def aug(a):
+            a = np.rot90(a, k, axes=(-2, -1))
+            return np.ascontiguousarray(a[..., ::-1] if flip else a)
+        movie, labels, known, mean = aug(movie), aug(labels), aug(known), aug(mean)
+        # short movies cap the kernel: every segment keeps at least 2 pooled frames
+        top = max(1, min(self.p.pool_range[1], len(movie) // (2 * self.cfg.n_segments)))
+        pool = int(rng.integers(min(self.p.pool_range[0], top), top + 1))
+        n_pooled = len(movie) // pool
+        n_seg = self.cfg.n_segments
+        # random cut points, each segment at least 2 pooled frames long
+        cuts = np.sort(rng.choice(np.arange(1, n_pooled // 2), size=n_seg - 1, replace=False)) * 2 \
+            if n_pooled // 2 > n_seg else None
+        feats = disco_features(movie, pool, n_seg, self.offsets, cuts, order=rng.permutation(n_seg))
+        aff, fg = affinity_targets(labels, self.graph_offsets)
+        target = np.concatenate([aff, fg[None]])
+        return feats, mean, target, known.astype(np.float32)
+
+
+def _batch(sampler, n):
+    import torch
+
+    from neuronseg.pipelines.disco import normalise_mean_image
+
+    items = [sampler.sample() for _ in range(n)]
+    feats = torch.from_numpy(np.stack([it[0] for it in items]))
+    mean = torch.from_numpy(np.stack([normalise_mean_image(it[1])[None] for it in items]))
+    target = torch.from_numpy(np.stack([it[2] for it in items]))
+    mask = torch.from_numpy(np.stack([it[3][None] for it in items]))
+    return feats, mean, target, mask
+
+
+def _region_part(rois: RoiSet, rect) -> RoiSet:
+    c = rois.centers()
+    r0, r1, c0, c1 = rect
+    keep = (c[:, 0] >= r0) & (c[:, 0] < r1) & (c[:, 1] >= c0) & (c[:, 1] < c1)
+    return rois.subset(keep)
+
+
+def region_predictions(model, rec: Recording, rect, pad: int = 16):
+    """Probabilities over ``rect`` (plus a margin of context clipped to the image) and the offset."""
+    r0, r1, c0, c1 = rect
+    h, w = rec.labels.shape
+    R0, R1, C0, C1 = max(0, r0 - pad), min(h, r1 + pad), max(0, c0 - pad), min(w, c1 + pad)
+    movie = rec.movie[:, R0:R1, C0:C1].astype(np.float32)
+    cfg = model.config
+    feats = disco_features(movie, model.pool_for(len(movie)), cfg.n_segments,
+                           disco_offsets(cfg.n_offsets, cfg.correlation_radius))
+    return model.predict(feats, rec.mean[R0:R1, C0:C1]), (R0, C0)
+
+
+def score_region(model, probs, origin, rec: Recording, rect, thresholds=None) -> dict:
+    """Neurofinder scores of the instances whose centres fall in ``rect``."""
+    rois = model.instances(probs, thresholds)
+    R0, C0 = origin
+    shifted = RoiSet.from_coordinates([rois.coordinates(i) + [R0, C0] for i in range(len(rois))], rec.labels.shape)
+    truth = _region_part(rec.rois, rect)
+    pred = _region_part(shifted, rect)
+    if not len(truth):
+        return {"combined": 0.0, "precision": 0.0, "recall": 0.0, "n_pred": len(pred)}
+    return dict(neurofinder_scores(truth, pred), n_pred=len(pred))
+
+
+def optimize_thresholds(model, probs, origin, rec, rect) -> tuple[dict, float]:
+    """Foreground threshold and GASP bias that maximise validation F1 (a small grid)."""
+    best, best_f1 = dict(model.thresholds), -1.0
+    for fg in (0.3, 0.4, 0.5, 0.6, 0.7):
+        for bias in (0.3, 0.4, 0.5, 0.6, 0.7):
+            t = {"foreground": fg, "bias": bias}
+            f1 = score_region(model, probs, origin, rec, rect, t)["combined"]
+            if f1 > best_f1:
+                best, best_f1 = {**model.thresholds, **t}, f1
+    return best, best_f1
+
+
+def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool = False) -> dict:
+    """Train a DISCo model into folder ``out``; returns the training record (also in ``out/training.json``)."""
+    import torch
+
+    from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
+    from neuronseg.pipelines.disco import DiscoModel
+    from neuronseg.train.checkpoints import load_checkpoint, save_checkpoint, save_model
+
+    out = Path(out)
+    config = config or DiscoConfig()
+    torch.manual_seed(params.seed)
+    rng = np.random.default_rng(params.seed)
+    recs = [load_recording(d, params.val_rect if i == 0 else None, params.exclude_rect if i == 0 else None)
+            for i, d in enumerate(data_dirs)]
+    val_rec = recs[0] if params.val_rect else None
+    sampler = CropSampler(recs, config, params, rng)
+    net = DiscoNet(config).to(params.device)
+    opt = torch.optim.Adam(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=params.epochs)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    history, start_epoch, best_f1, best_state, stale = [], 0, -1.0, None, 0
+    if resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start_epoch, best_f1, stale = int(ck["epoch"]) + 1, float(ck["best_f1"]), int(ck["stale"])
+        best_state = ck["best_model"]
+        history = json.loads(ck["history"])
+        rng = np.random.default_rng([params.seed, start_epoch])  # fresh but reproducible stream
+        sampler.rng = rng
+        log.info(f"resumed at epoch {start_epoch} (best validation F1 {best_f1:.3f})")
+    t_start = time.perf_counter()
+    for epoch in range(start_epoch, params.epochs):
+        net.train()
+        losses = []
+        with progress_bar(params.steps_per_epoch, f"epoch {epoch + 1}/{params.epochs}", unit="step") as tick:
+            for _ in range(params.steps_per_epoch):
+                feats, mean, target, mask = (t.to(params.device) for t in _batch(sampler, params.batch_size))
+                probs = torch.sigmoid(net(feats, mean))
+                loss = dice_loss(probs, target, mask)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+                tick(1)
+        sched.step()
+        record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t_start, 1)}
+        if val_rec is not None:
+            net.eval()
+            model = DiscoModel(net, config, {}, params.device)
+            from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS
+
+            model.thresholds = dict(DEFAULT_THRESHOLDS)
+            probs, origin = region_predictions(model, val_rec, params.val_rect)
+            record["val_f1"] = score_region(model, probs, origin, val_rec, params.val_rect)["combined"]
+            if record["val_f1"] > best_f1:
+                best_f1, stale = record["val_f1"], 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+        else:
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        history.append(record)
+        log.info(json.dumps(record))
+        save_checkpoint(ckpt_path, model=net.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                        epoch=epoch, best_f1=best_f1, stale=stale, best_model=best_state, history=json.dumps(history))
+        if val_rec is not None and stale >= params.patience:
+            log.info(f"early stop: validation F1 has not improved for {params.patience} epochs")
+            break
+
+    net.load_state_dict(best_state)
+    net.eval()
+    from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS
+
+    thresholds, tuned_f1 = dict(DEFAULT_THRESHOLDS), None
+    if val_rec is not None:
+        model = DiscoModel(net, config, dict(DEFAULT_THRESHOLDS), params.device)
+        probs, origin = region_predictions(model, val_rec, params.val_rect)
+        thresholds, tuned_f1 = optimize_thresholds(model, probs, origin, val_rec, params.val_rect)
+    summary = {
+        "data": [str(d) for d in data_dirs],
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
+        "best_val_f1_default_thresholds": best_f1,
+        "val_f1_tuned_thresholds": tuned_f1,
+        "seconds": round(time.perf_counter() - t_start, 1),
+        "history": history,
+    }
+    save_model(out, net.state_dict(), config.to_dict(), thresholds)
+    (out / "training.json").write_text(json.dumps(summary, indent=1))
+    return summary
