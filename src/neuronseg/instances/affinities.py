@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronseg.offsets import offset_slices
+
 #: DISCo's graph: direct neighbours and longer links that cross a whole cell boundary.
 DISCO_GRAPH_OFFSETS = ((-1, 0), (0, -1), (-3, 0), (0, -3), (-5, 0), (0, -5), (-5, -5), (-5, 5))
-
-
-def offset_slices(shape, offset):
-    """``(a, b)`` slices so that ``x[a]`` and ``x[b]`` are the pixels ``p`` and ``p + offset``."""
-    dy, dx = offset
-    h, w = shape
-    a = (slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
-    b = (slice(max(0, dy), h + min(0, dy)), slice(max(0, dx), w + min(0, dx)))
-    return a, b
 
 
 def affinity_targets(labels: np.ndarray, offsets=DISCO_GRAPH_OFFSETS) -> tuple[np.ndarray, np.ndarray]:

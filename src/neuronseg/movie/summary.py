@@ -13,18 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.offsets import offset_slices
 
 #: The four offsets whose mirror images complete the 8-neighbourhood.
 HALF_NEIGHBOURHOOD = ((0, 1), (1, 0), (1, 1), (1, -1))
-
-
-def _shifted_views(shape, offset):
-    """Slices ``(a, b)`` so that ``x[a]`` and ``x[b]`` are pixel pairs ``p`` and ``p + offset``."""
-    dy, dx = offset
-    h, w = shape
-    a = (slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
-    b = (slice(max(0, dy), h + min(0, dy)), slice(max(0, dx), w + min(0, dx)))
-    return a, b
 
 
 class RunningMoments:
@@ -75,7 +67,7 @@ class NeighbourCorrelation:
         self.offsets = [tuple(int(v) for v in o) for o in offsets]
         self.moments = RunningMoments(self.shape)
         self.sxy = np.zeros((len(self.offsets),) + self.shape)
-        self._views = [_shifted_views(self.shape, o) for o in self.offsets]
+        self._views = [offset_slices(self.shape, o) for o in self.offsets]
 
     def update(self, chunk: np.ndarray) -> None:
         x = self.moments.update(np.asarray(chunk, dtype=np.float32))
@@ -104,7 +96,7 @@ def local_correlation_image(corr: np.ndarray, offsets=HALF_NEIGHBOURHOOD) -> np.
     count = np.zeros(shape, np.float64)
     ones = np.ones(shape)
     for k, o in enumerate(offsets):
-        a, b = _shifted_views(shape, o)
+        a, b = offset_slices(shape, o)
         total[a] += corr[k][a]
         count[a] += ones[a]
         total[b] += corr[k][a]  # r(q, q - o) for q = p + o
