@@ -26,10 +26,16 @@ def default_model_dir() -> Path:
     return Path(str(resources.files("neuronseg") / "weights" / "disco"))
 
 
-def normalise_mean_image(mean: np.ndarray, scale: float = 16.0) -> np.ndarray:
-    """The network's mean-image channel: illumination flattened, then z-scored over the image."""
-    flat = flatten_illumination(mean, scale)
-    return ((flat - flat.mean()) / (flat.std() + 1e-8)).astype(np.float32)
+def normalise_mean_image(mean: np.ndarray, scale: float = 16.0, clip: float = 5.0) -> np.ndarray:
+    """The network's mean-image channel: illumination flattened, robust z-score, clipped.
+
+    Clipping matters: a few bright, active somata sit 20+ robust SDs above the neuropil
+    while the quiet cells' rings are 1–3 SDs. Unclipped, the network learns "bright blob =
+    cell" and misses the quiet majority (seen on `neurofinder_top`).
+    """
+    from neuronseg.pipelines.classical import robust_z
+
+    return (np.clip(robust_z(flatten_illumination(mean, scale)), -clip, clip) / clip).astype(np.float32)
 
 
 @dataclass
