@@ -139,20 +139,48 @@ def test_python_dash_m_entry_point():
     assert r.returncode == 0 and "segment" in r.stdout
 
 
-def test_segment_defaults_to_the_shipped_disco_model(runner, tmp_path, movie_file):
+@pytest.fixture(scope="module")
+def tiny_disco_model(tmp_path_factory):
+    """A DISCo model trained for two steps on a simulated movie: fast, real weights, real folder."""
+    from neuronseg.nets.disco import DiscoConfig
+    from neuronseg.simulate import simulate
+    from neuronseg.train.disco import TrainParams, train_disco
+
+    root = tmp_path_factory.mktemp("disco")
+    simulate(frames=60, shape=(64, 64), cells=8, seed=2).save(root / "sim")
+    params = TrainParams(epochs=1, steps_per_epoch=2, batch_size=1, crop=48, seed=0)
+    train_disco([root / "sim"], root / "model", params, DiscoConfig(n_offsets=4, base_width=4, depth=2,
+                                                                     correlation_radius=1.5))
+    return root / "model"
+
+
+def test_segment_with_a_disco_model_writes_the_contract(runner, tmp_path, movie_file, tiny_disco_model):
     out = tmp_path / "out"
-    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out)])
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--method", "disco",
+                            "--model", str(tiny_disco_model)])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["method"] == "disco"
+    assert summary["method"] == "disco" and summary["parameters"]["config"]["base_width"] == 4
     assert {"summary", "network", "instances", "traces", "write"} <= set(summary["seconds"])
     assert CONTRACT <= {p.name for p in out.iterdir()}
 
 
-def test_disco_refuses_a_movie_too_short_for_its_segments(runner, tmp_path):
+def test_default_method_is_classical_while_no_disco_model_is_shipped(runner, tmp_path, movie_file):
+    from neuronseg.pipelines.disco import default_model_dir
+
+    if (default_model_dir() / "weights.pt").exists():
+        pytest.skip("a DISCo model is shipped: the default is disco")
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a")])
+    assert r.exit_code == 0 and json.loads((tmp_path / "a" / "summary.json").read_text())["method"] == "classical"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "b"), "--method", "disco"])
+    assert r.exit_code == 2 and "no DISCo model is shipped" in r.output and "Traceback" not in r.output
+
+
+def test_disco_refuses_a_movie_too_short_for_its_segments(runner, tmp_path, tiny_disco_model):
     p = tmp_path / "short.npy"
     np.save(p, np.random.default_rng(0).poisson(50, (20, 64, 64)).astype(np.uint16))
-    r = runner.invoke(cli, ["-q", "segment", str(p), "-o", str(tmp_path / "o"), "--method", "disco"])
+    r = runner.invoke(cli, ["-q", "segment", str(p), "-o", str(tmp_path / "o"), "--method", "disco",
+                            "--model", str(tiny_disco_model)])
     assert r.exit_code == 2 and "at least 30 frames" in r.output and not (tmp_path / "o").exists()
 
 

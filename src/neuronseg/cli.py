@@ -44,7 +44,7 @@ def cli(quiet, verbose):
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--method", type=click.Choice(["disco", "classical"]), default=None,
-              help="Default: disco with the shipped model (classical if none is installed).")
+              help="Default: disco when --model is given or a model is shipped, else classical.")
 @click.option("--model", type=click.Path(path_type=Path), default=None, help="A DISCo model folder (default: shipped).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for networks: cpu, cuda …")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")

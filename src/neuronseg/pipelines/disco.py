@@ -54,6 +54,11 @@ class DiscoModel:
         from neuronseg.nets.disco import DiscoConfig, DiscoNet
         from neuronseg.train.checkpoints import load_model_files
 
+        if folder is None and not (default_model_dir() / "weights.pt").exists():
+            raise NeuronsegError(
+                "no DISCo model is shipped with this version (none has yet beaten the classical segmenter "
+                "on held-out real data); train one with `neuronseg train disco` and pass --model DIR"
+            )
         folder = Path(folder) if folder else default_model_dir()
         state, config, thresholds = load_model_files(folder)
         cfg = DiscoConfig.from_dict(config)

@@ -70,7 +70,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     movie : Movie
         From :func:`neuronseg.open_movie`.
     method : {"disco", "classical"}, optional
-        Default: DISCo with the shipped model, or classical when no model is installed.
+        Default: DISCo when ``model`` is given or a model is shipped, else classical.
     params : ClassicalParams, optional
         Settings of the classical segmenter.
     model : path or DiscoModel, optional
@@ -82,7 +82,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     -------
     Segmentation
     """
-    method = method or default_method()
+    method = method or ("disco" if model is not None else default_method())
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     stage = _Stages()
