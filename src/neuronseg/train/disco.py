@@ -133,8 +133,10 @@ class CropSampler:
 
     def sample(self):
         rng, s = self.rng, self.p.crop
-        weights = np.array([len(c) for c in self.corners], float)
-        i = rng.choice(len(self.recs), p=weights / weights.sum())
+        # each recording equally often, whatever its size: a large simulated field must not
+        # drown the one real recording
+        usable = [k for k, c in enumerate(self.corners) if c]
+        i = usable[rng.integers(len(usable))]
         rec = self.recs[i]
         r0, c0 = self.corners[i][rng.integers(len(self.corners[i]))]
         movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s].astype(np.float32)
