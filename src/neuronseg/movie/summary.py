@@ -39,7 +39,10 @@ class RunningMoments:
         x = chunk - self.ref
         self.n += len(x)
         self.s1 += x.sum(axis=0, dtype=np.float64)
-        self.s2 += np.einsum("tij,tij->ij", x, x, dtype=np.float64)
+        # float32 products summed over one chunk (≤ a few hundred frames, centred data: no
+        # precision lost), accumulated across chunks in float64; dtype=float64 here would
+        # make einsum cast the whole chunk to float64 first (5× the chunk in temporaries)
+        self.s2 += np.einsum("tij,tij->ij", x, x)
         return x
 
     def centred_mean(self) -> np.ndarray:
@@ -72,7 +75,7 @@ class NeighbourCorrelation:
     def update(self, chunk: np.ndarray) -> None:
         x = self.moments.update(np.asarray(chunk, dtype=np.float32))
         for k, (a, b) in enumerate(self._views):
-            self.sxy[k][a] += np.einsum("tij,tij->ij", x[(slice(None),) + a], x[(slice(None),) + b], dtype=np.float64)
+            self.sxy[k][a] += np.einsum("tij,tij->ij", x[(slice(None),) + a], x[(slice(None),) + b])
 
     def correlations(self) -> np.ndarray:
         n = max(self.moments.n, 1)
