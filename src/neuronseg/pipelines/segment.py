@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,23 +44,12 @@ class Segmentation:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class _Stages:
-    """Times named stages into a dict."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    def __call__(self, name):
-        stages = self
-
-        class _Timer:
-            def __enter__(self):
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                stages.seconds[name] = round(time.perf_counter() - self.t, 3)
-
-        return _Timer()
+@contextmanager
+def _timed(seconds: dict, name: str):
+    """Record the wall time of a ``with`` block as ``seconds[name]``."""
+    t = time.perf_counter()
+    yield
+    seconds[name] = round(time.perf_counter() - t, 3)
 
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu") -> Segmentation:
@@ -85,7 +75,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     method = method or ("disco" if model is not None else default_method())
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
-    stage = _Stages()
+    seconds: dict[str, float] = {}
     consumers, disco = [], None
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel
@@ -93,20 +83,20 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
         features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
         consumers.append(features)
-    with stage("summary"), progress_bar(movie.n_frames, "summary images") as tick:
+    with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
         summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
     if disco is not None:
-        with stage("network"):
+        with _timed(seconds, "network"):
             probs = disco.predict(features.finish(), summary.mean)
-        with stage("instances"):
+        with _timed(seconds, "instances"):
             rois = disco.instances(probs)
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
                       "pool_used": features.pool, "thresholds": disco.thresholds, "device": disco.device}
     else:
         params = params or ClassicalParams()
-        with stage("detect"):
+        with _timed(seconds, "detect"):
             rois = segment_classical(summary, params)
         parameters = params.as_dict()
-    with stage("traces"), progress_bar(movie.n_frames, "traces") as tick:
+    with _timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
         traces = extract_traces(movie.chunks(), rois, movie.n_frames, progress=tick)
-    return Segmentation(rois, traces, summary, method, parameters, stage.seconds)
+    return Segmentation(rois, traces, summary, method, parameters, seconds)

@@ -224,7 +224,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     import torch
 
     from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
-    from neuronseg.pipelines.disco import DiscoModel
+    from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel
     from neuronseg.train.checkpoints import load_checkpoint, save_checkpoint, save_model
 
     out = Path(out)
@@ -270,10 +270,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t_start, 1)}
         if val_rec is not None:
             net.eval()
-            model = DiscoModel(net, config, {}, params.device)
-            from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS
-
-            model.thresholds = dict(DEFAULT_THRESHOLDS)
+            model = DiscoModel(net, config, dict(DEFAULT_THRESHOLDS), params.device)
             probs, origin = region_predictions(model, val_rec, params.val_rect)
             record["val_f1"] = score_region(model, probs, origin, val_rec, params.val_rect)["combined"]
             if record["val_f1"] > best_f1:
@@ -293,8 +290,6 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
 
     net.load_state_dict(best_state)
     net.eval()
-    from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS
-
     thresholds, tuned_f1 = dict(DEFAULT_THRESHOLDS), None
     if val_rec is not None:
         model = DiscoModel(net, config, dict(DEFAULT_THRESHOLDS), params.device)
