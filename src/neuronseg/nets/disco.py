@@ -1,7 +1,7 @@
 """DISCo's network: a 3-D convolutional aggregator over correlation segments, then a U-Net.
 
 Input: ``features (B, N, C, H, W)`` — N time segments of C neighbour correlations — and the
-normalised mean image ``(B, 1, H, W)``. Three 4×3×3 convolutions (2C, 4C, C channels, no
+normalised mean image ``(B, 1, H, W)`` (plus optional extra image channels). Three 4×3×3 convolutions (2C, 4C, C channels, no
 padding over segments) shrink N=10 segments to 1; the result, with the mean image, goes
 through a 2-D U-Net to A affinity channels plus one foreground channel (logits).
 """
@@ -28,6 +28,9 @@ class DiscoConfig:
     base_width: int = 16                     #: U-Net width at full resolution
     depth: int = 5
     pool: int = 5                            #: temporal max-pool kernel at inference
+    #: image channels beside the mean image; "soma_score" adds the classical segmenter's
+    #: ring/disk evidence (beyond DISCo: helps where quiet cells show only by shape)
+    extra_inputs: list = field(default_factory=list)
 
     @property
     def n_outputs(self) -> int:
@@ -65,11 +68,15 @@ class DiscoNet(nn.Module):
         super().__init__()
         self.config = config
         self.aggregate = SegmentAggregator(config.n_offsets, config.n_segments)
-        self.unet = UNet(config.n_offsets + 1, config.n_outputs, config.base_width, config.depth)
+        n_images = 1 + len(config.extra_inputs)
+        self.unet = UNet(config.n_offsets + n_images, config.n_outputs, config.base_width, config.depth)
 
-    def forward(self, feats: torch.Tensor, mean_image: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, A + 1, H, W)``: affinity channels then foreground."""
-        x = torch.cat([self.aggregate(feats), mean_image], dim=1)
+    def forward(self, feats: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, A + 1, H, W)``: affinity channels then foreground.
+
+        ``images`` is ``(B, 1 + len(extra_inputs), H, W)``: the normalised mean image first.
+        """
+        x = torch.cat([self.aggregate(feats), images], dim=1)
         x, (h, w) = pad_to(x, self.unet.multiple)
         return self.unet(x)[..., :h, :w]
 

@@ -85,10 +85,15 @@ def flatten_illumination(image: np.ndarray, scale: float) -> np.ndarray:
 
 def cell_score(summary: Summary, params: ClassicalParams) -> np.ndarray:
     """Per-pixel evidence that a soma is centred there (robust z units)."""
+    return soma_score(summary.mean, params)
+
+
+def soma_score(mean: np.ndarray, params: ClassicalParams) -> np.ndarray:
+    """:func:`cell_score` from a mean image alone."""
     from skimage.feature import match_template
 
     d = params.diameter
-    flat = flatten_illumination(summary.mean, 1.5 * d)
+    flat = flatten_illumination(mean, 1.5 * d)
     ring = ring_kernel(d)
     shape_match = np.clip(match_template(flat, ring, pad_input=True, mode="reflect"), 0, None)
     # Squared, ×3: a good match (NCC ≈ 0.33) keeps its ring response, a poor one loses it fast.

@@ -38,6 +38,20 @@ def normalise_mean_image(mean: np.ndarray, scale: float = 16.0, clip: float = 5.
     return (np.clip(robust_z(flatten_illumination(mean, scale)), -clip, clip) / clip).astype(np.float32)
 
 
+def image_channels(mean: np.ndarray, config) -> np.ndarray:
+    """The network's image inputs ``(1 + len(extra_inputs), H, W)`` from a mean image."""
+    channels = [normalise_mean_image(mean)]
+    for name in config.extra_inputs:
+        if name == "soma_score":
+            from neuronseg.pipelines.classical import ClassicalParams, soma_score
+
+            # robust-z units; clipped like the mean image so a few bright cells do not dominate
+            channels.append(np.clip(soma_score(mean, ClassicalParams()), -5, 10) / 5)
+        else:
+            raise NeuronsegError(f"unknown extra input '{name}' in the model config")
+    return np.stack(channels).astype(np.float32)
+
+
 @dataclass
 class DiscoModel:
     """A loaded DISCo network with the settings it was trained and tuned with."""
@@ -93,13 +107,16 @@ class DiscoModel:
         return SegmentCorrelations(frame_shape, n_frames, self.pool_for(n_frames), cfg.n_segments,
                                    disco_offsets(cfg.n_offsets, cfg.correlation_radius))
 
-    def predict(self, features: np.ndarray, mean_image: np.ndarray) -> np.ndarray:
-        """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground."""
+    def predict(self, features: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground.
+
+        ``images`` comes from :func:`image_channels` of the movie's mean image.
+        """
         import torch
 
         with torch.no_grad():
             f = torch.from_numpy(np.ascontiguousarray(features[None])).to(self.device)
-            m = torch.from_numpy(normalise_mean_image(mean_image)[None, None]).to(self.device)
+            m = torch.from_numpy(np.ascontiguousarray(images[None])).to(self.device)
             return torch.sigmoid(self.net(f, m))[0].cpu().numpy()
 
     def instances(self, probs: np.ndarray, thresholds: dict | None = None) -> RoiSet:

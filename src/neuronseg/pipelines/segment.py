@@ -87,7 +87,9 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
     if disco is not None:
         with _timed(seconds, "network"):
-            probs = disco.predict(features.finish(), summary.mean)
+            from neuronseg.pipelines.disco import image_channels
+
+            probs = disco.predict(features.finish(), image_channels(summary.mean, disco.config))
         with _timed(seconds, "instances"):
             rois = disco.instances(probs)
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),

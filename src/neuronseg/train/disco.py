@@ -61,6 +61,7 @@ class Recording:
     train_mask: np.ndarray      # (H, W) bool: pixels a training crop may cover
     val_rect: tuple | None = None
     rois: RoiSet | None = None
+    images: np.ndarray | None = None   # (k, H, W) network image channels of the whole field
 
 
 def _rect_mask(shape, rect):
@@ -142,13 +143,13 @@ class CropSampler:
         movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s].astype(np.float32)
         labels = rec.labels[r0 : r0 + s, c0 : c0 + s]
         known = rec.labelled[r0 : r0 + s, c0 : c0 + s]
-        mean = rec.mean[r0 : r0 + s, c0 : c0 + s]
+        images = rec.images[:, r0 : r0 + s, c0 : c0 + s]
         k = int(rng.integers(0, 4))
         flip = bool(rng.integers(0, 2))
         def aug(a):
             a = np.rot90(a, k, axes=(-2, -1))
             return np.ascontiguousarray(a[..., ::-1] if flip else a)
-        movie, labels, known, mean = aug(movie), aug(labels), aug(known), aug(mean)
+        movie, labels, known, images = aug(movie), aug(labels), aug(known), aug(images)
         # short movies cap the kernel: every segment keeps at least 2 pooled frames
         top = max(1, min(self.p.pool_range[1], len(movie) // (2 * self.cfg.n_segments)))
         pool = int(rng.integers(min(self.p.pool_range[0], top), top + 1))
@@ -160,20 +161,18 @@ class CropSampler:
         feats = disco_features(movie, pool, n_seg, self.offsets, cuts, order=rng.permutation(n_seg))
         aff, fg = affinity_targets(labels, self.graph_offsets)
         target = np.concatenate([aff, fg[None]])
-        return feats, mean, target, known.astype(np.float32)
+        return feats, images, target, known.astype(np.float32)
 
 
 def _batch(sampler, n):
     import torch
 
-    from neuronseg.pipelines.disco import normalise_mean_image
-
     items = [sampler.sample() for _ in range(n)]
     feats = torch.from_numpy(np.stack([it[0] for it in items]))
-    mean = torch.from_numpy(np.stack([normalise_mean_image(it[1])[None] for it in items]))
+    images = torch.from_numpy(np.stack([it[1] for it in items]))
     target = torch.from_numpy(np.stack([it[2] for it in items]))
     mask = torch.from_numpy(np.stack([it[3][None] for it in items]))
-    return feats, mean, target, mask
+    return feats, images, target, mask
 
 
 def _region_part(rois: RoiSet, rect) -> RoiSet:
@@ -192,7 +191,7 @@ def region_predictions(model, rec: Recording, rect, pad: int = 16):
     cfg = model.config
     feats = disco_features(movie, model.pool_for(len(movie)), cfg.n_segments,
                            disco_offsets(cfg.n_offsets, cfg.correlation_radius))
-    return model.predict(feats, rec.mean[R0:R1, C0:C1]), (R0, C0)
+    return model.predict(feats, rec.images[:, R0:R1, C0:C1]), (R0, C0)
 
 
 def score_region(model, probs, origin, rec: Recording, rect, thresholds=None) -> dict:
@@ -231,8 +230,12 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     config = config or DiscoConfig()
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
+    from neuronseg.pipelines.disco import image_channels
+
     recs = [load_recording(d, params.val_rect if i == 0 else None, params.exclude_rect if i == 0 else None)
             for i, d in enumerate(data_dirs)]
+    for rec in recs:  # normalised over the whole field, as at inference
+        rec.images = image_channels(rec.mean, config)
     val_rec = recs[0] if params.val_rect else None
     sampler = CropSampler(recs, config, params, rng)
     net = DiscoNet(config).to(params.device)
@@ -258,8 +261,8 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
         losses = []
         with progress_bar(params.steps_per_epoch, f"epoch {epoch + 1}/{params.epochs}", unit="step") as tick:
             for _ in range(params.steps_per_epoch):
-                feats, mean, target, mask = (t.to(params.device) for t in _batch(sampler, params.batch_size))
-                probs = torch.sigmoid(net(feats, mean))
+                feats, images, target, mask = (t.to(params.device) for t in _batch(sampler, params.batch_size))
+                probs = torch.sigmoid(net(feats, images))
                 loss = dice_loss(probs, target, mask)
                 opt.zero_grad()
                 loss.backward()
