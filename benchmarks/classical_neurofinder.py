@@ -23,11 +23,6 @@ from neuronseg.io.rois import read_regions_json
 from neuronseg.metrics import neurofinder_scores
 
 
-def rows_part(rois, r0, r1):
-    c = rois.centers()
-    return rois.subset((c[:, 0] >= r0) & (c[:, 0] < r1))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -45,8 +40,9 @@ def main():
         pred = read_regions_json(out / "regions.json", tuple(summary["frame_shape"]))
     truth = read_regions_json(truth_path, pred.shape)
     full = neurofinder_scores(truth, pred)
-    top = neurofinder_scores(rows_part(truth, 0, 128), rows_part(pred, 0, 128))
-    bottom = neurofinder_scores(rows_part(truth, 128, 256), rows_part(pred, 128, 256))
+    top_rows, bottom_rows = (0, 128, 0, pred.shape[1]), (128, 256, 0, pred.shape[1])
+    top = neurofinder_scores(truth.within(top_rows), pred.within(top_rows))
+    bottom = neurofinder_scores(truth.within(bottom_rows), pred.within(bottom_rows))
     print(json.dumps({
         "benchmark": "classical_neurofinder",
         "data": "neurofinder_top 600x256x512",

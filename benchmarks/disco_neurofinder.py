@@ -23,12 +23,6 @@ from neuronseg.metrics import neurofinder_scores
 HELD_OUT = (128, 256, 0, 256)
 
 
-def part(rois, rect):
-    c = rois.centers()
-    r0, r1, c0, c1 = rect
-    return rois.subset((c[:, 0] >= r0) & (c[:, 0] < r1) & (c[:, 1] >= c0) & (c[:, 1] < c1))
-
-
 def run(movie, method, model=None):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
@@ -55,12 +49,12 @@ def main():
     disco, wall, peak_mb, summary = run(movie, "disco", args.model)
     classical, wall_c, _, _ = run(movie, "classical")
     truth = read_regions_json(args.data / "neurofinder_top" / "regions.json", disco.shape)
-    d_held = neurofinder_scores(part(truth, HELD_OUT), part(disco, HELD_OUT))
-    c_held = neurofinder_scores(part(truth, HELD_OUT), part(classical, HELD_OUT))
+    d_held = neurofinder_scores(truth.within(HELD_OUT), disco.within(HELD_OUT))
+    c_held = neurofinder_scores(truth.within(HELD_OUT), classical.within(HELD_OUT))
     print(json.dumps({
         "benchmark": "disco_neurofinder",
         "data": "neurofinder_top 600x256x512; held-out rows 128-255, cols 0-255",
-        "held_out_n_truth": len(part(truth, HELD_OUT)),
+        "held_out_n_truth": len(truth.within(HELD_OUT)),
         "disco_f1_held_out": d_held["combined"],
         "disco_precision_held_out": d_held["precision"],
         "disco_recall_held_out": d_held["recall"],

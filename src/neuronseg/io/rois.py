@@ -153,6 +153,12 @@ class RoiSet:
             out[i, p] = True
         return out.reshape((len(self),) + self.shape)
 
+    def within(self, rect) -> "RoiSet":
+        """The ROIs whose centre lies in ``rect = (row0, row1, col0, col1)`` (ends excluded)."""
+        c = self.centers()
+        r0, r1, c0, c1 = rect
+        return self.subset((c[:, 0] >= r0) & (c[:, 0] < r1) & (c[:, 1] >= c0) & (c[:, 1] < c1))
+
     def subset(self, keep) -> "RoiSet":
         """The ROIs at indices ``keep`` (ints or a boolean mask)."""
         idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, int)

@@ -13,7 +13,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.instances.gasp import instances_from_affinities
 from neuronseg.io.rois import RoiSet
 from neuronseg.movie.features import SegmentCorrelations, disco_offsets
-from neuronseg.pipelines.classical import flatten_illumination
+from neuronseg.pipelines.classical import ClassicalParams, flatten_illumination, robust_z, soma_score
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,6 @@ def normalise_mean_image(mean: np.ndarray, scale: float = 16.0, clip: float = 5.
     while the quiet cells' rings are 1–3 SDs. Unclipped, the network learns "bright blob =
     cell" and misses the quiet majority (seen on `neurofinder_top`).
     """
-    from neuronseg.pipelines.classical import robust_z
-
     return (np.clip(robust_z(flatten_illumination(mean, scale)), -clip, clip) / clip).astype(np.float32)
 
 
@@ -43,8 +41,6 @@ def image_channels(mean: np.ndarray, config) -> np.ndarray:
     channels = [normalise_mean_image(mean)]
     for name in config.extra_inputs:
         if name == "soma_score":
-            from neuronseg.pipelines.classical import ClassicalParams, soma_score
-
             # robust-z units; clipped like the mean image so a few bright cells do not dominate
             channels.append(np.clip(soma_score(mean, ClassicalParams()), -5, 10) / 5)
         else:

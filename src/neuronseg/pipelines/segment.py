@@ -78,7 +78,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     seconds: dict[str, float] = {}
     consumers, disco = [], None
     if method == "disco":
-        from neuronseg.pipelines.disco import DiscoModel
+        from neuronseg.pipelines.disco import DiscoModel, image_channels
 
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
         features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
@@ -87,8 +87,6 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
     if disco is not None:
         with _timed(seconds, "network"):
-            from neuronseg.pipelines.disco import image_channels
-
             probs = disco.predict(features.finish(), image_channels(summary.mean, disco.config))
         with _timed(seconds, "instances"):
             rois = disco.instances(probs)

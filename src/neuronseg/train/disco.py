@@ -59,8 +59,7 @@ class Recording:
     mean: np.ndarray            # (H, W)
     labelled: np.ndarray        # (H, W) bool: where labels can be trusted (loss outside is ignored)
     train_mask: np.ndarray      # (H, W) bool: pixels a training crop may cover
-    val_rect: tuple | None = None
-    rois: RoiSet | None = None
+    rois: RoiSet
     images: np.ndarray | None = None   # (k, H, W) network image channels of the whole field
 
 
@@ -98,7 +97,7 @@ def load_recording(folder, val_rect=None, exclude_rect=None) -> Recording:
     excluded = _rect_mask(labels.shape, exclude_rect)
     val = _rect_mask(labels.shape, val_rect)
     return Recording(folder.name, movie, labels, movie.mean(axis=0, dtype=np.float64).astype(np.float32),
-                     labelled_extent(labels), ~(excluded | val), val_rect, rois)
+                     labelled_extent(labels), ~(excluded | val), rois)
 
 
 class CropSampler:
@@ -119,7 +118,7 @@ class CropSampler:
             if h < s or w < s:
                 raise NeuronsegError(f"{rec.name}: frames {h}×{w} are smaller than the {s}-px training crop")
             ok = []
-            centers = rec.rois.centers() if rec.rois is not None and len(rec.rois) else np.zeros((0, 2))
+            centers = rec.rois.centers()
             for r0 in range(0, h - s + 1, 4):
                 for c0 in range(0, w - s + 1, 4):
                     if not rec.train_mask[r0 : r0 + s, c0 : c0 + s].all():
@@ -175,13 +174,6 @@ def _batch(sampler, n):
     return feats, images, target, mask
 
 
-def _region_part(rois: RoiSet, rect) -> RoiSet:
-    c = rois.centers()
-    r0, r1, c0, c1 = rect
-    keep = (c[:, 0] >= r0) & (c[:, 0] < r1) & (c[:, 1] >= c0) & (c[:, 1] < c1)
-    return rois.subset(keep)
-
-
 def region_predictions(model, rec: Recording, rect, pad: int = 16):
     """Probabilities over ``rect`` (plus a margin of context clipped to the image) and the offset."""
     r0, r1, c0, c1 = rect
@@ -199,8 +191,8 @@ def score_region(model, probs, origin, rec: Recording, rect, thresholds=None) ->
     rois = model.instances(probs, thresholds)
     R0, C0 = origin
     shifted = RoiSet.from_coordinates([rois.coordinates(i) + [R0, C0] for i in range(len(rois))], rec.labels.shape)
-    truth = _region_part(rec.rois, rect)
-    pred = _region_part(shifted, rect)
+    truth = rec.rois.within(rect)
+    pred = shifted.within(rect)
     if not len(truth):
         return {"combined": 0.0, "precision": 0.0, "recall": 0.0, "n_pred": len(pred)}
     return dict(neurofinder_scores(truth, pred), n_pred=len(pred))
@@ -223,15 +215,13 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     import torch
 
     from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
-    from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel
+    from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel, image_channels
     from neuronseg.train.checkpoints import load_checkpoint, save_checkpoint, save_model
 
     out = Path(out)
     config = config or DiscoConfig()
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
-    from neuronseg.pipelines.disco import image_channels
-
     recs = [load_recording(d, params.val_rect if i == 0 else None, params.exclude_rect if i == 0 else None)
             for i, d in enumerate(data_dirs)]
     for rec in recs:  # normalised over the whole field, as at inference
