@@ -18,7 +18,7 @@ def test_network_shapes_and_odd_sizes():
 
 def test_tiny_model_loss_goes_down(small_recording):
     from neuronseg.movie.features import disco_features, disco_offsets
-    from neuronseg.pipelines.disco import normalise_mean_image
+    from neuronseg.movie.images import normalise_mean_image
 
     torch.manual_seed(0)
     cfg = DiscoConfig(**TINY)

@@ -148,6 +148,19 @@ def iou_matrix(truth_labels: np.ndarray, pred_labels: np.ndarray) -> np.ndarray:
     return iou[1:, 1:]
 
 
+def overlap_iou(a, b) -> np.ndarray:
+    """IoU of every ROI of RoiSet ``a`` (rows) with every ROI of ``b`` (columns), as binary masks.
+
+    Unlike :func:`iou_matrix` the ROIs may overlap within a set (Suite2p, CaImAn footprints).
+    """
+    if a.shape != b.shape:
+        raise ValueError("ROI sets lie on fields of different shape")
+    ma, mb = a.binarised().weight_matrix(normalise=False), b.binarised().weight_matrix(normalise=False)
+    inter = (ma @ mb.T).toarray()
+    union = a.areas()[:, None] + b.areas()[None, :] - inter
+    return np.divide(inter, union, out=np.zeros(inter.shape), where=union > 0)
+
+
 def instance_scores(truth_labels, pred_labels, thresholds=np.arange(0.5, 1.0, 0.05)) -> dict:
     """Instance matching at each IoU threshold, as the 2018 Data Science Bowl scored it.
 

@@ -159,6 +159,13 @@ class RoiSet:
         r0, r1, c0, c1 = rect
         return self.subset((c[:, 0] >= r0) & (c[:, 0] < r1) & (c[:, 1] >= c0) & (c[:, 1] < c1))
 
+    def binarised(self, threshold: float = 0.0) -> "RoiSet":
+        """Binary ROIs of the pixels whose weight is > ``threshold`` × that ROI's largest weight."""
+        if self.weights is None:
+            return RoiSet(self.shape, list(self.pixels))
+        pixels = [p[w > threshold * w.max()] if len(w) else p for p, w in zip(self.pixels, self.weights)]
+        return RoiSet(self.shape, pixels)
+
     def subset(self, keep) -> "RoiSet":
         """The ROIs at indices ``keep`` (ints or a boolean mask)."""
         idx = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, int)

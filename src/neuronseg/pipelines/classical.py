@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from neuronseg.io.rois import RoiSet
+from neuronseg.movie.images import flatten_illumination, robust_z
 from neuronseg.movie.summary import Summary
 
 
@@ -43,13 +44,6 @@ class ClassicalParams:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def robust_z(image: np.ndarray) -> np.ndarray:
-    """``(image − median) / (1.4826 · MAD)``: a z-score that bright cells do not inflate."""
-    med = np.median(image)
-    mad = np.median(np.abs(image - med)) * 1.4826
-    return (image - med) / (mad if mad > 0 else 1.0)
 
 
 def _radius_grid(radius: float):
@@ -74,13 +68,6 @@ def disk_kernel(diameter: float) -> np.ndarray:
     inside = (r <= r_cell).astype(float)
     around = ((r > r_cell + 1) & (r <= 1.8 * r_cell)).astype(float)
     return inside / inside.sum() - around / around.sum()
-
-
-def flatten_illumination(image: np.ndarray, scale: float) -> np.ndarray:
-    """``image`` divided by its Gaussian blur at ``scale``: vignetting and bleaching gradients go."""
-    image = np.asarray(image, np.float64)
-    floor = 1e-6 * max(float(np.abs(image).max()), 1e-12)
-    return image / np.maximum(ndi.gaussian_filter(image, scale), floor)
 
 
 def cell_score(summary: Summary, params: ClassicalParams) -> np.ndarray:

@@ -13,7 +13,8 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.instances.gasp import instances_from_affinities
 from neuronseg.io.rois import RoiSet
 from neuronseg.movie.features import SegmentCorrelations, disco_offsets
-from neuronseg.pipelines.classical import ClassicalParams, flatten_illumination, robust_z, soma_score
+from neuronseg.movie.images import normalise_mean_image
+from neuronseg.pipelines.classical import ClassicalParams, soma_score
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +25,6 @@ MIN_FRAMES_PER_SEGMENT = 3    #: below this a segment's correlations are meaning
 
 def default_model_dir() -> Path:
     return Path(str(resources.files("neuronseg") / "weights" / "disco"))
-
-
-def normalise_mean_image(mean: np.ndarray, scale: float = 16.0, clip: float = 5.0) -> np.ndarray:
-    """The network's mean-image channel: illumination flattened, robust z-score, clipped.
-
-    Clipping matters: a few bright, active somata sit 20+ robust SDs above the neuropil
-    while the quiet cells' rings are 1–3 SDs. Unclipped, the network learns "bright blob =
-    cell" and misses the quiet majority (seen on `neurofinder_top`).
-    """
-    return (np.clip(robust_z(flatten_illumination(mean, scale)), -clip, clip) / clip).astype(np.float32)
 
 
 def image_channels(mean: np.ndarray, config) -> np.ndarray:
