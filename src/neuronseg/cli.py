@@ -92,6 +92,57 @@ def evaluate(truth, prediction, threshold):
 
 
 @cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--precision", type=float, default=0.9, show_default=True,
+              help="Keep candidates above the threshold that reached this precision on the model's validation data.")
+@click.option("--model", type=click.Path(path_type=Path), default=None, help="A curation model folder (default: shipped).")
+@click.option("--movie", type=click.Path(path_type=Path), default=None,
+              help="The recording: needed for a ROI file, and for models that use summary images.")
+@click.option("--dataset", default=None, help="Dataset inside an HDF5 movie or Zarr group.")
+@click.option("--explain", type=int, default=0, show_default=True,
+              help="Write saliency and occlusion PNGs for this many of the least certain candidates.")
+@click.option("--keep-duplicates", is_flag=True, help="Keep a cell's second ROI (centres < 5 px apart).")
+@click.option("--truth", type=click.Path(path_type=Path), default=None,
+              help="Human masks (regions.json …): Neurofinder scores of the tool and of the curation go into summary.json.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda …")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def curate(source, out, precision, model, movie, dataset, explain, keep_duplicates, truth, device, overwrite):
+    """Score the candidate ROIs of SOURCE as cell / not cell: scores.csv, summary.json, iscell.npy.
+
+    SOURCE is a Suite2p plane folder (stat.npy is unpickled because you named it), a CaImAn
+    results .hdf5, or a ROI file (regions.json, label TIFF, ImageJ zip) with --movie.
+    Nothing in SOURCE is modified; for Suite2p, copy OUT/iscell.npy into the plane folder
+    (keep the original) to open the curated result in the Suite2p GUI.
+    """
+    from neuronseg.curation.model import CurationModel
+    from neuronseg.io.candidates import read_candidates
+    from neuronseg.io.outputs import check_writable
+    from neuronseg.pipelines.curate import curate as run_curation, truth_scores, write_curation
+
+    check_writable(out, overwrite)
+    if explain < 0:
+        raise NeuronsegError("--explain must be ≥ 0")
+    cmodel = CurationModel.load(model, device)
+    needs_images = any(c != "weights" for c in cmodel.config.channels)
+    cands = read_candidates(source, movie=movie, dataset=dataset, images=needs_images)
+    result = run_curation(cands, cmodel, precision, keep_duplicates)
+    extra = {}
+    if truth is not None:
+        from neuronseg.io.rois import read_rois
+
+        extra["scores"] = truth_scores(cands, result, read_rois(truth, cands.rois.shape))
+    summary = write_curation(result, cands, out, overwrite, extra,
+                             explain=(cmodel, explain) if explain else None)
+    line = f"{summary['n_cells']} of {summary['n_candidates']} candidates are cells → {out}"
+    if not result.threshold["reached"]:
+        line += f"  (warning: the model never reached precision {precision} on its validation data; nothing kept)"
+    else:
+        line += f"  (threshold {result.threshold['threshold']:.3f}; validation recall there {result.threshold['recall']:.2f})"
+    click.echo(line)
+
+
+@cli.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--frames", type=int, default=600, show_default=True)
 @click.option("--shape", type=(int, int), default=(256, 256), show_default=True, metavar="H W")
@@ -172,6 +223,52 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
                          seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
     summary = train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)), resume=resume)
     click.echo(f"model → {out}  (validation F1 {summary['val_f1_tuned_thresholds']}, {summary['seconds']} s)")
+
+
+@train.command("curate")
+@click.option("--candidates", "sources", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
+              help="Suite2p plane folder, CaImAn .hdf5 or ROI file; repeat for more (validation uses the first).")
+@click.option("--truth", required=True, type=click.Path(path_type=Path, exists=True),
+              help="Human masks of the recording (regions.json, label TIFF or ImageJ zip).")
+@click.option("--movie", type=click.Path(path_type=Path, exists=True), default=None,
+              help="The recording: for image channels, traces of ROI files.")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
+@click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 (default: right quarter).")
+@click.option("--exclude", "exclude_rect", default=None, help="Rectangle ROW0:ROW1,COL0:COL1 never used (your test part).")
+@click.option("--label", "label_rule", type=click.Choice(["iou", "centre"]), default="iou", show_default=True,
+              help="A candidate is a cell: iou = binarised at 0.2 it overlaps a human mask with IoU ≥ --iou; "
+                   "centre = its centre is < 5 px from a human mask's centre.")
+@click.option("--iou", type=float, default=0.7, show_default=True)
+@click.option("--channels", default="weights", show_default=True,
+              help="Crop channels, comma-separated: weights, mean, correlation.")
+@click.option("--trace-features/--no-trace-features", default=True, show_default=True,
+              help="Skewness, SNR and event rate of each trace as extra inputs.")
+@click.option("--backbone", type=click.Choice(["small", "resnet18", "resnet50"]), default="small", show_default=True)
+@click.option("--width", type=int, default=8, show_default=True, help="Channels of the first convolution.")
+@click.option("--epochs", type=int, default=25, show_default=True)
+@click.option("--ensemble", type=int, default=3, show_default=True, help="Networks (seeds) whose logits are averaged.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_rule, iou, channels, trace_features,
+                     backbone, width, epochs, ensemble, seed, device, overwrite):
+    """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
+    from neuronseg.io.candidates import read_candidates
+    from neuronseg.io.outputs import check_writable
+    from neuronseg.io.rois import read_rois
+    from neuronseg.nets.curation import CurationConfig
+    from neuronseg.train.curation import CurationTrainParams, train_curation
+
+    check_writable(out, overwrite)
+    config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
+                            trace_features=trace_features, backbone=backbone, width=width)
+    needs_images = any(c != "weights" for c in config.channels)
+    cands = [read_candidates(s, movie=movie, images=needs_images) for s in sources]
+    truth_rois = read_rois(truth, cands[0].rois.shape)
+    params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
+                                 label_iou=iou, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
+    summary = train_curation([(c, truth_rois) for c in cands], out, params, config, overwrite)
+    click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
 
 
 def main():

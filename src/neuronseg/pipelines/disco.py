@@ -50,8 +50,7 @@ class DiscoModel:
 
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "DiscoModel":
-        import torch
-
+        from neuronseg.nets.device import torch_device
         from neuronseg.nets.disco import DiscoConfig, DiscoNet
         from neuronseg.train.checkpoints import load_model_files
 
@@ -68,9 +67,7 @@ class DiscoModel:
             net.load_state_dict(state)
         except RuntimeError as exc:
             raise NeuronsegError(f"{folder}: weights do not fit config.json ({exc})") from None
-        if device != "cpu" and not torch.cuda.is_available() and not device.startswith("mps"):
-            raise NeuronsegError(f"device '{device}' is not available here; use --device cpu")
-        net.to(device).eval()
+        net.to(torch_device(device)).eval()
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, device)
 
     def pool_for(self, n_frames: int) -> int:

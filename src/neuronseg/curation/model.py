@@ -1,0 +1,87 @@
+"""A trained curation model: network, calibration and validation precision–recall curve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuronseg.curation.crops import candidate_crops, network_trace_features, trace_features
+from neuronseg.curation.decision import calibrate, threshold_for_precision
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.candidates import Candidates
+from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.nets.device import torch_device
+
+BATCH = 256  #: crops per forward pass: ~12 MB of input, fast on CPU
+
+
+def default_model_dir() -> Path:
+    return Path(str(resources.files("neuronseg") / "weights" / "curation"))
+
+
+def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """Crops ``(n, C, S, S)`` and, when the model uses them, squashed trace features ``(n, 3)``."""
+    crops = candidate_crops(cands, config.channels, config.crop_size)
+    feats = None
+    if config.trace_features:
+        if cands.traces is None:
+            raise NeuronsegError(f"{cands.path}: this model needs traces (Suite2p F.npy, CaImAn C, or --movie)")
+        feats = network_trace_features(trace_features(cands.traces))
+    return crops, feats
+
+
+def predict_logits(nets, crops: np.ndarray, feats: np.ndarray | None, device: str = "cpu") -> np.ndarray:
+    """Mean logit over an ensemble of networks, in batches, without gradients."""
+    out = np.zeros(len(crops), np.float64)
+    with torch.no_grad():
+        for s in range(0, len(crops), BATCH):
+            x = torch.from_numpy(crops[s : s + BATCH]).to(device)
+            f = None if feats is None else torch.from_numpy(feats[s : s + BATCH]).to(device)
+            out[s : s + BATCH] = np.mean([net(x, f).double().cpu().numpy() for net in nets], axis=0)
+    return out
+
+
+@dataclass
+class CurationModel:
+    nets: list
+    config: CurationConfig
+    calibration: dict          #: {"platt": [a, b], "curve": validation PR curve of calibrated scores, …}
+    device: str = "cpu"
+
+    @classmethod
+    def load(cls, folder=None, device: str = "cpu") -> "CurationModel":
+        from neuronseg.train.checkpoints import load_model_files
+
+        folder = Path(folder) if folder else default_model_dir()
+        if not (folder / "weights.pt").exists() and folder == default_model_dir():
+            raise NeuronsegError("no curation model is shipped with this install; pass --model DIR")
+        state, config, calibration = load_model_files(folder)
+        cfg = CurationConfig.from_dict(config)
+        n = int(config.get("ensemble", 1))
+        nets = []
+        for k in range(n):
+            net = CurationNet(cfg)
+            prefix = f"{k}."
+            try:
+                net.load_state_dict({key[len(prefix):]: v for key, v in state.items() if key.startswith(prefix)})
+            except RuntimeError as exc:
+                raise NeuronsegError(f"{folder}: weights do not fit config.json ({exc})") from None
+            nets.append(net.to(torch_device(device)).eval())
+        if "platt" not in calibration or "curve" not in calibration:
+            raise NeuronsegError(f"{folder}: thresholds.json lacks the calibration (platt, curve)")
+        return cls(nets, cfg, calibration, device)
+
+    def score(self, cands: Candidates) -> np.ndarray:
+        """Calibrated probability that each candidate is a cell."""
+        crops, feats = network_inputs(cands, self.config)
+        return calibrate(predict_logits(self.nets, crops, feats, self.device), self.calibration["platt"])
+
+    def threshold(self, precision: float) -> dict:
+        """Threshold reaching ``precision`` on the model's validation data, with its recall there."""
+        if not 0 < precision <= 1:
+            raise NeuronsegError(f"--precision must lie in (0, 1], got {precision}")
+        return threshold_for_precision(self.calibration["curve"], precision)

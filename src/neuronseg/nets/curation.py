@@ -1,0 +1,73 @@
+"""The curation classifier: a crop backbone, optional trace features, one logit per candidate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from neuronseg.nets.resnet import LAYOUTS, ResNet
+
+BACKBONES = ("small",) + tuple(LAYOUTS)
+
+
+@dataclass
+class CurationConfig:
+    channels: list = field(default_factory=lambda: ["weights", "mean", "correlation"])
+    trace_features: bool = True
+    backbone: str = "small"
+    width: int = 16              #: channels of the first conv (ResNets: 64 is the paper's)
+    crop_size: int = 64
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CurationConfig":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class SmallCNN(nn.Module):
+    """Two 3×3 conv + ReLU + 2×2 max-pool layers, flattened (keeps *where* things are in the crop)."""
+
+    def __init__(self, in_channels: int, width: int, crop_size: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.out_features = 2 * width * (crop_size // 4) ** 2
+
+    def forward(self, x):
+        return self.features(x)
+
+
+N_TRACE_FEATURES = 3
+
+
+class CurationNet(nn.Module):
+    """``forward(crops (B, C, S, S), trace_features (B, 3) or None)`` → logits ``(B,)``."""
+
+    def __init__(self, config: CurationConfig):
+        super().__init__()
+        self.config = config
+        c = len(config.channels)
+        if config.backbone == "small":
+            self.backbone = SmallCNN(c, config.width, config.crop_size)
+        else:
+            self.backbone = ResNet(config.backbone, c, config.width)
+        n_extra = N_TRACE_FEATURES if config.trace_features else 0
+        self.head = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(self.backbone.out_features + n_extra, 64), nn.ReLU(inplace=True),
+            nn.Linear(64, 1),
+        )
+
+    def forward(self, crops, trace_features=None):
+        h = self.backbone(crops)
+        if self.config.trace_features:
+            h = torch.cat([h, trace_features], dim=1)
+        return self.head(h)[:, 0]

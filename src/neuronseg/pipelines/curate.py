@@ -1,0 +1,101 @@
+"""Curation: score candidates, decide at a target precision, drop duplicates, write the result."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuronseg.curation.crops import weighted_centres
+from neuronseg.curation.decision import duplicate_of
+from neuronseg.curation.model import CurationModel
+from neuronseg.io.candidates import Candidates
+from neuronseg.io.outputs import atomic_output_dir
+from neuronseg.io.rois import RoiSet
+from neuronseg.metrics import neurofinder_scores
+
+DEFAULT_PRECISION = 0.9
+
+
+@dataclass
+class Curation:
+    """Per candidate: calibrated score, decision, and the better candidate it duplicates (−1: none)."""
+
+    scores: np.ndarray
+    decision: np.ndarray
+    duplicate_of: np.ndarray
+    threshold: dict
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.decision.sum())
+
+
+def curate(cands: Candidates, model: CurationModel, precision: float = DEFAULT_PRECISION,
+           keep_duplicates: bool = False) -> Curation:
+    """Cells are candidates scoring at or above the threshold that reached ``precision`` on
+    the model's validation data; of two such candidates centred < 5 px apart only the
+    better-scoring one stays (unless ``keep_duplicates``)."""
+    scores = model.score(cands)
+    threshold = model.threshold(precision)
+    above = scores >= threshold["threshold"]
+    dup = np.full(len(scores), -1, np.int64) if keep_duplicates else duplicate_of(weighted_centres(cands.rois), scores, above)
+    return Curation(scores, above & (dup < 0), dup, threshold)
+
+
+def truth_scores(cands: Candidates, result: Curation, truth: RoiSet) -> dict:
+    """Neurofinder scores against human masks: all candidates, the tool's own pick, the curation."""
+    sets = {"all_candidates": np.ones(len(cands), bool), "curated": result.decision}
+    if cands.tool_decision is not None:
+        sets["tool"] = cands.tool_decision
+    return {name: neurofinder_scores(truth, cands.rois.subset(keep)) for name, keep in sets.items()}
+
+
+def least_certain(result: Curation, n: int) -> np.ndarray:
+    """Indices of the ``n`` candidates scored closest to the decision threshold."""
+    t = min(result.threshold["threshold"], 1.0)
+    return np.argsort(np.abs(result.scores - t), kind="stable")[:n]
+
+
+def write_curation(result: Curation, cands: Candidates, out, overwrite: bool = False, extra: dict | None = None,
+                   explain: tuple | None = None) -> dict:
+    """``scores.csv`` (roi, score, decision, duplicate_of), ``summary.json`` and, for Suite2p
+    input, an ``iscell.npy`` in Suite2p's own layout. The input files are never touched.
+
+    ``explain = (model, n)`` adds ``explain/`` with a PNG per least-certain candidate: its
+    input channels, the guided-backpropagation saliency and the 5×5 occlusion map.
+    """
+    from neuronseg.curation.explain import write_explanations
+    from neuronseg.curation.model import network_inputs
+    from neuronseg.io.suite2p import write_iscell
+
+    summary = {
+        "source": str(cands.path),
+        "source_kind": cands.source,
+        "n_candidates": len(cands),
+        "n_cells": result.n_cells,
+        "threshold": result.threshold,
+        "n_duplicates_dropped": int((result.duplicate_of >= 0).sum()),
+        **(extra or {}),
+    }
+    if cands.tool_decision is not None:
+        summary["n_cells_by_the_tool"] = int(cands.tool_decision.sum())
+    with atomic_output_dir(out, overwrite) as tmp:
+        with open(tmp / "scores.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["roi", "score", "decision", "duplicate_of"])
+            for i, (s, d, dup) in enumerate(zip(result.scores, result.decision, result.duplicate_of)):
+                w.writerow([i, f"{s:.5f}", int(d), "" if dup < 0 else int(dup)])
+        if cands.source == "suite2p":
+            write_iscell(tmp / "iscell.npy", result.decision, result.scores)
+        if explain is not None:
+            model, n = explain
+            idx = least_certain(result, n)
+            crops, feats = network_inputs(cands.subset(idx), model.config)
+            (tmp / "explain").mkdir()
+            summary["explained"] = write_explanations(model.nets, crops, feats, result.scores[idx],
+                                                      np.arange(len(idx)), tmp / "explain", names=idx)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

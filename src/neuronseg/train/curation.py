@@ -1,0 +1,203 @@
+"""`neuronseg train curate`: fit the cell / not-cell network on labelled candidates.
+
+The split is spatial and made *before* augmenting: candidates of the first source whose
+centre lies in the validation rectangle validate (other sources' candidates there are
+dropped), those in the excluded rectangle are never touched, the rest train. Only then is the minority class multiplied by rotations
+and flips until the classes balance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from neuronseg.curation.crops import weighted_centres
+from neuronseg.curation.decision import average_precision, calibrate, fit_platt, precision_recall_curve
+from neuronseg.curation.labels import label_candidates
+from neuronseg.curation.model import network_inputs, predict_logits
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.candidates import Candidates
+from neuronseg.io.outputs import atomic_output_dir
+from neuronseg.io.rois import RoiSet
+from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.nets.device import torch_device
+from neuronseg.progress import progress_bar
+from neuronseg.train.checkpoints import save_model
+
+log = logging.getLogger(__name__)
+
+MIN_POSITIVES = 10  #: fewer labelled cells than this cannot train or validate anything
+
+
+@dataclass
+class CurationTrainParams:
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 8          #: epochs without a validation-AP gain before stopping
+    ensemble: int = 3          #: networks from different seeds, logits averaged (steadier on small data)
+    seed: int = 0
+    device: str = "cpu"
+    label_rule: str = "iou"
+    label_iou: float = 0.7
+    val_rect: tuple | None = None
+    exclude_rect: tuple | None = None
+
+
+def in_rect(centres: np.ndarray, rect) -> np.ndarray:
+    r0, r1, c0, c1 = rect
+    return (centres[:, 0] >= r0) & (centres[:, 0] < r1) & (centres[:, 1] >= c0) & (centres[:, 1] < c1)
+
+
+def default_val_rect(shape) -> tuple:
+    """The right-most quarter of the field (the DISCo authors' 75 / 25 % spatial split)."""
+    h, w = shape
+    return (0, h, w - w // 4, w)
+
+
+def dihedral(x: np.ndarray, k: int) -> np.ndarray:
+    """The ``k``-th of the 8 rotations/flips (k = 0 is the identity) of the last two axes."""
+    x = np.rot90(x, k % 4, axes=(-2, -1))
+    return x[..., ::-1] if k >= 4 else x
+
+
+def balance_by_symmetry(crops, feats, labels):
+    """Append rotated/flipped copies of the minority class (k = 1 … 7) until the classes balance."""
+    pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
+    minority = pos if len(pos) < len(neg) else neg
+    deficit = abs(len(pos) - len(neg))
+    xs, fs, ys = [crops], [feats], [labels]
+    for k in range(1, 8):
+        if deficit <= 0:
+            break
+        take = minority[:deficit]
+        xs.append(np.ascontiguousarray(dihedral(crops[take], k)))
+        fs.append(feats[take])
+        ys.append(labels[take])
+        deficit -= len(take)
+    return np.concatenate(xs), np.concatenate(fs), np.concatenate(ys)
+
+
+def _split(sources, config, params):
+    train, val = {"x": [], "f": [], "y": []}, {"x": [], "f": [], "y": []}
+    for i, (cands, truth) in enumerate(sources):
+        labels = label_candidates(cands.rois, truth, params.label_rule, params.label_iou)
+        centres = weighted_centres(cands.rois)
+        use = np.ones(len(cands), bool)
+        if params.exclude_rect is not None:
+            use &= ~in_rect(centres, params.exclude_rect)
+        is_val = in_rect(centres, params.val_rect) & use
+        if i > 0:  # other sources' candidates there sit on the validation cells: never train on them
+            use &= ~is_val
+            is_val[:] = False
+        crops, feats = network_inputs(cands, config)
+        feats = np.zeros((len(cands), 0), np.float32) if feats is None else feats
+        for part, m in ((train, use & ~is_val), (val, is_val)):
+            part["x"].append(crops[m])
+            part["f"].append(feats[m])
+            part["y"].append(labels[m])
+        log.info(f"{cands.path}: {len(cands)} candidates, {int(labels.sum())} cells "
+                 f"({int((use & ~is_val).sum())} train, {int(is_val.sum())} validation)")
+    return ({k: np.concatenate(v) for k, v in train.items()}, {k: np.concatenate(v) for k, v in val.items()})
+
+
+def _train_one(config, params, train, val, seed: int, device) -> tuple[CurationNet, list]:
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    net = CurationNet(config).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    x, f, y = train["x"], train["f"], train["y"].astype(np.float32)
+    use_f = config.trace_features
+    best_ap, best_state, stale, history = -1.0, None, 0, []
+    for epoch in range(params.epochs):
+        net.train()
+        order = rng.permutation(len(y))
+        losses = []
+        with progress_bar(len(order), f"net {seed - params.seed + 1} epoch {epoch + 1}", unit="crop") as tick:
+            for s in range(0, len(order), params.batch_size):
+                b = order[s : s + params.batch_size]
+                xb = torch.from_numpy(np.ascontiguousarray(dihedral(x[b], int(rng.integers(8))))).to(device)
+                fb = torch.from_numpy(f[b]).to(device) if use_f else None
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xb, fb), torch.from_numpy(y[b]).to(device))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+                tick(len(b))
+        net.eval()
+        ap = average_precision(predict_logits([net], val["x"], val["f"] if use_f else None, device), val["y"])
+        history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "val_ap": round(ap, 4)})
+        log.info(json.dumps({"net": seed - params.seed, **history[-1]}))
+        if ap > best_ap:
+            best_ap, stale = ap, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= params.patience:
+                break
+    net.load_state_dict(best_state)
+    return net.eval(), history
+
+
+def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: CurationTrainParams,
+                   config: CurationConfig | None = None, overwrite: bool = False) -> dict:
+    """Train, calibrate on validation, and write a model folder ``out``.
+
+    Parameters
+    ----------
+    sources : list of (Candidates, RoiSet)
+        Candidates with the human masks of their recording; validation comes from the first.
+    """
+    config = config or CurationConfig()
+    device = torch_device(params.device)
+    if params.val_rect is None:
+        params.val_rect = default_val_rect(sources[0][0].rois.shape)
+    t0 = time.perf_counter()
+    train, val = _split(sources, config, params)
+    for name, part in (("training", train), ("validation", val)):
+        n_pos = int(part["y"].sum())
+        if n_pos < MIN_POSITIVES or n_pos == len(part["y"]):
+            hint = (" Suite2p's footprints are often much smaller than human masks; "
+                    "try --label centre" if params.label_rule == "iou" else "")
+            raise NeuronsegError(f"the {name} part holds {n_pos} cells of {len(part['y'])} candidates; "
+                                 f"need at least {MIN_POSITIVES} cells and some non-cells.{hint}")
+    n_train_before = len(train["y"])
+    train["x"], train["f"], train["y"] = balance_by_symmetry(train["x"], train["f"], train["y"])
+    nets, histories = [], []
+    for k in range(params.ensemble):
+        net, hist = _train_one(config, params, train, val, params.seed + k, device)
+        nets.append(net)
+        histories.append(hist)
+    logits = predict_logits(nets, val["x"], val["f"] if config.trace_features else None, device)
+    platt = fit_platt(logits, val["y"])
+    scores = calibrate(logits, platt)
+    calibration = {
+        "platt": list(platt),
+        "curve": precision_recall_curve(scores, val["y"]),
+        "val_average_precision": round(average_precision(scores, val["y"]), 4),
+        "val_candidates": int(len(val["y"])),
+        "val_cells": int(val["y"].sum()),
+        "label_rule": params.label_rule,
+    }
+    summary = {
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
+        "sources": [str(c.path) for c, _ in sources],
+        "train_candidates": n_train_before,
+        "train_cells": int(train["y"][:n_train_before].sum()),
+        "train_after_balancing": int(len(train["y"])),
+        "val_average_precision": calibration["val_average_precision"],
+        "seconds": round(time.perf_counter() - t0, 1),
+        "history": histories,
+    }
+    state = {f"{k}.{name}": v for k, net in enumerate(nets) for name, v in net.state_dict().items()}
+    with atomic_output_dir(out, overwrite) as tmp:
+        save_model(tmp, state, {**config.to_dict(), "ensemble": len(nets)}, calibration)
+        (tmp / "training.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
