@@ -34,6 +34,9 @@ def atomic_output_dir(out, overwrite: bool = False):
     out = check_writable(out, overwrite).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); a result folder should not be
     try:
         yield tmp
     except BaseException:

@@ -31,7 +31,8 @@ from neuronseg.train.checkpoints import save_model
 
 log = logging.getLogger(__name__)
 
-MIN_POSITIVES = 10  #: fewer labelled cells than this cannot train or validate anything
+MIN_POSITIVES = 4   #: fewer labelled cells than this in a part cannot train or validate anything
+FEW_VALIDATION_CELLS = 20  #: below this the threshold for a precision rests on too little: warn
 
 
 @dataclass
@@ -167,6 +168,9 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
                     "try --label centre" if params.label_rule == "iou" else "")
             raise NeuronsegError(f"the {name} part holds {n_pos} cells of {len(part['y'])} candidates; "
                                  f"need at least {MIN_POSITIVES} cells and some non-cells.{hint}")
+    if val["y"].sum() < FEW_VALIDATION_CELLS:
+        log.warning(f"validation holds only {int(val['y'].sum())} cells: the threshold for a target precision "
+                    "will be rough; choose a larger --val rectangle if you can")
     n_train_before = len(train["y"])
     train["x"], train["f"], train["y"] = balance_by_symmetry(train["x"], train["f"], train["y"])
     nets, histories = [], []

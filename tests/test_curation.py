@@ -1,0 +1,285 @@
+"""Curation: candidate readers, labels, crops, trace features, decisions, networks, explanations."""
+
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from scipy import sparse
+
+from conftest import HERE, shared_data
+from neuronseg.cli import cli
+from neuronseg.curation.crops import candidate_crops, trace_features, weighted_centres
+from neuronseg.curation.decision import (average_precision, calibrate, duplicate_of, fit_platt,
+                                         precision_recall_curve, threshold_for_precision)
+from neuronseg.curation.labels import label_candidates
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.candidates import Candidates, read_candidates
+from neuronseg.io.caiman import read_caiman_results
+from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.io.suite2p import read_suite2p_plane
+from neuronseg.metrics import neurofinder_scores
+from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.nets.resnet import ResNet
+
+S2P = HERE / "data" / "suite2p_crop" / "plane0"
+S2P_TRUTH = HERE / "data" / "suite2p_crop" / "regions.json"
+
+
+def disk(shape, centre, radius):
+    r, c = np.mgrid[: shape[0], : shape[1]]
+    return np.hypot(r - centre[0], c - centre[1]) <= radius
+
+
+# --- readers -------------------------------------------------------------------------
+def test_suite2p_plane_is_read_in_its_own_layout():
+    cands = read_suite2p_plane(S2P)
+    stat = np.load(S2P / "stat.npy", allow_pickle=True)
+    assert len(cands) == len(stat) == 123 and cands.rois.shape == (96, 128)
+    first = cands.rois.coordinates(0)
+    assert set(map(tuple, first)) == set(zip(stat[0]["ypix"], stat[0]["xpix"]))
+    F, Fneu = np.load(S2P / "F.npy"), np.load(S2P / "Fneu.npy")
+    np.testing.assert_allclose(cands.traces, F - 0.7 * Fneu, rtol=1e-5)  # ops extraction.neuropil_coefficient
+    np.testing.assert_array_equal(cands.tool_decision, np.load(S2P / "iscell.npy")[:, 0] > 0.5)
+    assert cands.mean_image.shape == (96, 128) and cands.correlation_image is None
+
+
+def test_suite2p_folder_errors_are_plain(tmp_path):
+    with pytest.raises(NeuronsegError, match="not a Suite2p plane folder"):
+        read_candidates(tmp_path)
+    plane = tmp_path / "plane0"
+    shutil.copytree(S2P, plane)
+    with pytest.raises(NeuronsegError, match="point at a plane folder"):
+        read_candidates(tmp_path)
+    np.save(plane / "F.npy", np.zeros((5, 10), np.float32))
+    with pytest.raises(NeuronsegError, match="F.npy has 5 rows for 123 ROIs"):
+        read_candidates(plane)
+    (plane / "stat.npy").write_bytes(b"garbage")
+    with pytest.raises(NeuronsegError, match="not a readable Suite2p file"):
+        read_candidates(plane)
+
+
+def _write_caiman(path, footprints, dims):
+    """A results file in CaImAn's layout: A as CSC parts over pixels in Fortran order."""
+    A = sparse.csc_matrix(np.stack([f.ravel(order="F") for f in footprints], axis=1))
+    with h5py.File(path, "w") as f:
+        f["dims"] = np.array(dims)
+        g = f.create_group("estimates")
+        for k in ("data", "indices", "indptr"):
+            g[f"A/{k}"] = getattr(A, k)
+        g["A/shape"] = np.array(A.shape)
+        g["C"] = np.ones((len(footprints), 20))
+        g["YrA"] = np.zeros((len(footprints), 20))
+        g["idx_components"] = np.array([1])
+        g["discarded_components"] = "NoneType"  # how CaImAn writes a missing field
+
+
+def test_caiman_footprints_are_read_in_fortran_order(tmp_path):
+    dims = (20, 30)  # not square: a C-order reading would land elsewhere
+    a = disk(dims, (4, 22), 2).astype(float) * 0.5
+    b = disk(dims, (15, 5), 3).astype(float)
+    _write_caiman(tmp_path / "r.hdf5", [a, b], dims)
+    cands = read_caiman_results(tmp_path / "r.hdf5")
+    np.testing.assert_allclose(weighted_centres(cands.rois), [[4, 22], [15, 5]], atol=1e-6)
+    np.testing.assert_allclose(cands.rois.weights[0], 0.5)
+    assert cands.tool_decision.tolist() == [False, True] and cands.traces.shape == (2, 20)
+
+
+def test_genuine_caiman_results_match_the_human_cells():
+    from neuronseg.io.movies import open_movie
+    from neuronseg.io.rois import read_regions_coordinates
+
+    path = shared_data("caiman_on_neurofinder_top_crop", "caiman_results.hdf5")
+    cands = read_candidates(path)
+    assert len(cands) == 145 and cands.rois.shape == (128, 256) and cands.tool_decision.sum() == 78
+    # the crop was rows 128–255, cols 0–255 of neurofinder_top
+    with open_movie(shared_data("neurofinder_top", "movie.tif")) as movie:
+        real_mean = movie[:][:, 128:256, :256].mean(axis=0)
+    assert np.corrcoef(real_mean.ravel(), cands.mean_image.ravel())[0, 1] > 0.99
+    truth = [c - [128, 0] for c in read_regions_coordinates(shared_data("neurofinder_top", "regions.json"))]
+    truth = [c[(c[:, 0] >= 0) & (c[:, 0] < 128) & (c[:, 1] < 256)] for c in truth]
+    scores = neurofinder_scores([c for c in truth if len(c)], cands.rois.subset(cands.tool_decision))
+    # footprints read in C order or transposed cover none of the human pixels (inclusion 0)
+    assert scores["inclusion"] > 0.9 and scores["recall"] > 0.2
+
+
+def test_roi_file_needs_its_movie(tmp_path):
+    with pytest.raises(NeuronsegError, match="needs the movie"):
+        read_candidates(S2P_TRUTH)
+
+
+# --- labels, crops, features -----------------------------------------------------------
+def test_label_rules():
+    shape = (40, 40)
+    truth = RoiSet.from_masks(disk(shape, (10, 10), 4)[None])
+    area = truth.areas()[0]
+    same = disk(shape, (10, 10), 4).astype(np.float32)
+    faint_halo = same + 0.1 * (disk(shape, (10, 10), 8) & ~disk(shape, (10, 10), 4))  # below 0.2 of max: dropped
+    shifted = disk(shape, (10, 13), 4).astype(np.float32)
+    far = disk(shape, (30, 30), 4).astype(np.float32)
+    cands = RoiSet.from_masks(np.stack([same, faint_halo, shifted, far]))
+    assert label_candidates(cands, truth, "iou").tolist() == [True, True, False, False]
+    # IoU of the 3-px shift is well below 0.7 but its centre is < 5 px away
+    assert label_candidates(cands, truth, "centre").tolist() == [True, True, True, False]
+    assert area > 0
+
+
+def test_crops_hold_one_candidate_centred_and_the_images_around_it():
+    shape = (50, 60)
+    mean = np.random.default_rng(0).normal(100, 5, shape).astype(np.float32)
+    a = disk(shape, (10, 12), 3).astype(np.float32) * 2
+    b = disk(shape, (14, 16), 3).astype(np.float32)
+    cands = Candidates(RoiSet.from_masks(np.stack([a, b])), "rois", Path("x"),
+                       mean_image=mean, correlation_image=np.full(shape, 0.25, np.float32))
+    crops = candidate_crops(cands, ("weights", "mean", "correlation"), size=32)
+    assert crops.shape == (2, 3, 32, 32)
+    w = crops[0, 0]
+    assert w.max() == 1.0 and w[16, 16] == 1.0          # centred, normalised to its maximum
+    assert (w > 0).sum() == a.astype(bool).sum()        # the other candidate is not in it
+    assert crops[0, 2, 16, 16] == 0.25 and crops[0, 2, 0, 0] == 0  # outside the field is 0
+    assert crops[0, 1].std() > 0
+
+
+def test_missing_images_name_the_fix():
+    cands = read_suite2p_plane(S2P)
+    with pytest.raises(NeuronsegError, match="correlation image; pass the movie"):
+        candidate_crops(cands, ("weights", "correlation"))
+
+
+def test_trace_features_separate_spiking_from_noise():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1, (1, 1000))
+    spikes = noise.copy()
+    for t in range(50, 1000, 100):
+        spikes[0, t : t + 10] += 15 * np.exp(-np.arange(10) / 3)
+    quiet, active = trace_features(noise)[0], trace_features(spikes)[0]
+    assert active[0] > 2 > abs(quiet[0])            # skewness
+    assert active[1] > 10 > quiet[1]                # SNR
+    assert active[2] == pytest.approx(1.0, abs=0.2) and quiet[2] < 0.2  # events per 100 frames
+
+
+# --- decision --------------------------------------------------------------------------
+def test_precision_recall_and_threshold_for_precision():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    labels = np.array([1, 1, 0, 1, 0, 0], bool)
+    curve = precision_recall_curve(scores, labels)
+    np.testing.assert_allclose(curve["precision"], [1, 1, 2 / 3, 3 / 4, 3 / 5, 1 / 2])
+    np.testing.assert_allclose(curve["recall"], [1 / 3, 2 / 3, 2 / 3, 1, 1, 1])
+    assert threshold_for_precision(curve, 0.75) == {"threshold": 0.6, "precision": 0.75, "recall": 1.0, "reached": True}
+    assert threshold_for_precision(curve, 0.9)["threshold"] == 0.8
+    assert not threshold_for_precision(curve, 1.01)["reached"]
+    assert average_precision(scores, labels) == pytest.approx((1 + 1 + 3 / 4) / 3)
+
+
+def test_platt_scaling_calibrates_without_reordering():
+    rng = np.random.default_rng(1)
+    labels = rng.random(4000) < 0.2
+    logits = np.where(labels, 3.0, 0.0) + rng.normal(0, 1.5, 4000) + 2.0  # over-confident, shifted
+    p = calibrate(logits, fit_platt(logits, labels))
+    assert abs(p.mean() - labels.mean()) < 0.02
+    assert np.array_equal(np.argsort(p), np.argsort(logits))
+    bins = p > 0.5
+    assert abs(labels[bins].mean() - p[bins].mean()) < 0.08
+
+
+def test_duplicates_keep_the_better_candidate():
+    centres = np.array([[10, 10], [12, 11], [30, 30], [10.5, 10]])
+    scores = np.array([0.7, 0.9, 0.8, 0.6])
+    keep = np.array([True, True, True, False])
+    assert duplicate_of(centres, scores, keep).tolist() == [1, -1, -1, -1]
+
+
+# --- networks and explanations -----------------------------------------------------------
+@pytest.mark.parametrize("backbone", ["small", "resnet18", "resnet50"])
+def test_networks_take_crops_and_trace_features(backbone):
+    cfg = CurationConfig(channels=["weights", "mean"], backbone=backbone, width=8)
+    net = CurationNet(cfg).eval()
+    out = net(torch.zeros(2, 2, 64, 64), torch.zeros(2, 3))
+    assert out.shape == (2,)
+    if backbone != "small":
+        # 5×5 stride-1 stem, no max-pool: the first stage sees the full 64×64 crop
+        stem = ResNet(backbone, 1, 8).features[0]
+        assert stem.kernel_size == (5, 5) and stem.stride == (1, 1)
+
+
+def test_explanations_point_at_the_candidate():
+    from neuronseg.curation.explain import guided_saliency, occlusion_map
+
+    torch.manual_seed(0)
+    net = CurationNet(CurationConfig(channels=["weights"], trace_features=False, width=4, dropout=0)).eval()
+    crops = np.zeros((1, 1, 64, 64), np.float32)
+    crops[0, 0, 28:36, 28:36] = 1
+    sal = guided_saliency([net], crops, None)[0]
+    occ = occlusion_map([net], crops, None)[0]
+    assert sal.shape == occ.shape == (64, 64) and (sal >= 0).all()
+    # occluding empty blocks changes nothing; occluding the ROI does
+    assert np.abs(occ[:20, :20]).max() < 1e-5 < np.abs(occ[30:34, 30:34]).max()
+
+
+# --- training and the command ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from neuronseg.train.curation import CurationTrainParams, train_curation
+
+    out = tmp_path_factory.mktemp("m") / "model"
+    cands = read_suite2p_plane(S2P)
+    truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
+    params = CurationTrainParams(epochs=2, ensemble=2, label_rule="centre", val_rect=(0, 48, 0, 128))
+    train_curation([(cands, truth)], out, params, CurationConfig(channels=["weights", "mean"], width=4))
+    return out
+
+
+def test_training_writes_a_safe_calibrated_model(tiny_model):
+    from neuronseg.curation.model import CurationModel
+
+    state = torch.load(tiny_model / "weights.pt", weights_only=True)
+    assert any(k.startswith("1.") for k in state)  # both ensemble members
+    cal = json.loads((tiny_model / "thresholds.json").read_text())
+    assert cal["label_rule"] == "centre" and cal["val_cells"] == 5 and len(cal["platt"]) == 2
+    model = CurationModel.load(tiny_model)
+    scores = model.score(read_suite2p_plane(S2P))
+    assert scores.shape == (123,) and ((scores > 0) & (scores < 1)).all()
+
+
+def test_training_refuses_too_few_cells(tmp_path):
+    from neuronseg.train.curation import CurationTrainParams, train_curation
+
+    cands = read_suite2p_plane(S2P)
+    truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
+    with pytest.raises(NeuronsegError, match="try --label centre"):
+        train_curation([(cands, truth)], tmp_path / "m", CurationTrainParams(epochs=1, label_rule="iou"))
+    assert not (tmp_path / "m").exists()
+
+
+def test_curate_command_writes_suite2p_iscell_and_leaves_the_input(tmp_path, tiny_model):
+    plane = tmp_path / "plane0"
+    shutil.copytree(S2P, plane)
+    before = {p.name: p.read_bytes() for p in plane.iterdir()}
+    out = tmp_path / "out"
+    args = ["curate", str(plane), "--model", str(tiny_model), "-o", str(out), "--precision", "0.5", "--explain", "2",
+            "--truth", str(S2P_TRUTH)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert {p.name: p.read_bytes() for p in plane.iterdir()} == before
+    iscell = np.load(out / "iscell.npy")
+    rows = (out / "scores.csv").read_text().splitlines()
+    assert iscell.shape == (123, 2) and len(rows) == 124 and rows[0] == "roi,score,decision,duplicate_of"
+    decision = np.array([int(r.split(",")[2]) for r in rows[1:]])
+    np.testing.assert_array_equal(iscell[:, 0], decision)
+    np.testing.assert_allclose(iscell[:, 1], [float(r.split(",")[1]) for r in rows[1:]], atol=1e-5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_cells"] == decision.sum() and len(list((out / "explain").glob("*.png"))) == 2
+    assert set(summary["scores"]) == {"all_candidates", "curated", "tool"}
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_curate_command_errors(tmp_path):
+    res = CliRunner().invoke(cli, ["curate", str(tmp_path / "nope"), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o"), "--model", str(tmp_path)])
+    assert res.exit_code == 2 and "not a model folder" in res.output and not (tmp_path / "o").exists()
