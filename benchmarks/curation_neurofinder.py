@@ -5,7 +5,8 @@ out, and the field CaImAn ran on). The model must not have seen it (the shipped 
 was trained with `--exclude 128:256,0:256`). Reported against Suite2p's own classifier
 (`iscell.npy`): Neurofinder precision/recall of the kept ROIs, and classification
 precision/recall of the decision against the centre labels (candidate centre < 5 px from a
-human mask centre). Also CaImAn's 145 components on the same quarter.
+human mask centre). Also CaImAn's 145 components on the same quarter, scored by the same
+model (trained on Suite2p footprints only) against CaImAn's own `idx_components`.
 
     python benchmarks/curation_neurofinder.py [--model DIR] [--precision 0.9]
 """
@@ -23,7 +24,7 @@ from neuronseg.curation.labels import label_candidates
 from neuronseg.curation.crops import weighted_centres
 from neuronseg.curation.model import CurationModel
 from neuronseg.io.candidates import read_candidates
-from neuronseg.io.rois import read_regions_json
+from neuronseg.io.rois import RoiSet, read_regions_json
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.pipelines.curate import curate
 from neuronseg.train.curation import in_rect
@@ -60,6 +61,18 @@ def held_out_figures(cands, truth, model, precision, rect):
     }
 
 
+def crop_truth(truth: RoiSet, rect) -> RoiSet:
+    """The human masks in the coordinates of the crop ``rect`` (parts outside it dropped)."""
+    r0, r1, c0, c1 = rect
+    coords = []
+    for i in range(len(truth)):
+        c = truth.coordinates(i) - (r0, c0)
+        c = c[(c[:, 0] >= 0) & (c[:, 0] < r1 - r0) & (c[:, 1] >= 0) & (c[:, 1] < c1 - c0)]
+        if len(c):
+            coords.append(c)
+    return RoiSet.from_coordinates(coords, (r1 - r0, c1 - c0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
@@ -73,6 +86,8 @@ def main():
     truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", s2p.rois.shape)
     line = {"model": args.model or "shipped", "precision_target": args.precision,
             "suite2p": held_out_figures(s2p, truth, model, args.precision, HELD_OUT)}
+    caiman = read_candidates(DATA / "caiman_on_neurofinder_top_crop" / "caiman_results.hdf5")
+    line["caiman"] = held_out_figures(caiman, crop_truth(truth, HELD_OUT), model, args.precision, (0, 128, 0, 256))
     print(json.dumps(line))
 
 

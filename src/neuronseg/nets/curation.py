@@ -18,6 +18,7 @@ class CurationConfig:
     #: (summary-image channels overfit the ~200 labelled cells we have; see benchmarks/curation_ablation.py)
     channels: list = field(default_factory=lambda: ["weights"])
     trace_features: bool = True
+    n_features: int = 3          #: length of the per-candidate feature vector (3 trace features)
     backbone: str = "small"
     width: int = 8               #: channels of the first conv (ResNets: 64 is the paper's)
     crop_size: int = 64
@@ -48,28 +49,33 @@ class SmallCNN(nn.Module):
         return self.features(x)
 
 
-N_TRACE_FEATURES = 3
-
-
 class CurationNet(nn.Module):
-    """``forward(crops (B, C, S, S), trace_features (B, 3) or None)`` → logits ``(B,)``."""
+    """``forward(crops (B, C, S, S), features (B, n_features) or None)`` → logits ``(B,)``.
+
+    With no crop channels it is a feature-only classifier (the same head on the features).
+    """
 
     def __init__(self, config: CurationConfig):
         super().__init__()
         self.config = config
         c = len(config.channels)
-        if config.backbone == "small":
+        if c == 0:
+            self.backbone, n_image = None, 0
+        elif config.backbone == "small":
             self.backbone = SmallCNN(c, config.width, config.crop_size)
+            n_image = self.backbone.out_features
         else:
             self.backbone = ResNet(config.backbone, c, config.width)
-        n_extra = N_TRACE_FEATURES if config.trace_features else 0
+            n_image = self.backbone.out_features
+        n_extra = config.n_features if config.trace_features else 0
+        if n_image + n_extra == 0:
+            raise ValueError("a curation network needs crop channels or features")
         self.head = nn.Sequential(
-            nn.Dropout(config.dropout), nn.Linear(self.backbone.out_features + n_extra, 64), nn.ReLU(inplace=True),
-            nn.Linear(64, 1),
+            nn.Dropout(config.dropout), nn.Linear(n_image + n_extra, 64), nn.ReLU(inplace=True), nn.Linear(64, 1),
         )
 
-    def forward(self, crops, trace_features=None):
-        h = self.backbone(crops)
+    def forward(self, crops, features=None):
+        parts = [] if self.backbone is None else [self.backbone(crops)]
         if self.config.trace_features:
-            h = torch.cat([h, trace_features], dim=1)
-        return self.head(h)[:, 0]
+            parts.append(features)
+        return self.head(torch.cat(parts, dim=1))[:, 0]

@@ -85,30 +85,47 @@ def balance_by_symmetry(crops, feats, labels):
     return np.concatenate(xs), np.concatenate(fs), np.concatenate(ys)
 
 
-def _split(sources, config, params):
-    train, val = {"x": [], "f": [], "y": []}, {"x": [], "f": [], "y": []}
-    for i, (cands, truth) in enumerate(sources):
+def _prepare(sources, config, params) -> list[dict]:
+    """Per source: crops, trace features, labels, centres and which candidates may be used."""
+    prepared = []
+    for cands, truth in sources:
         labels = label_candidates(cands.rois, truth, params.label_rule, params.label_iou)
         centres = weighted_centres(cands.rois)
         use = np.ones(len(cands), bool)
         if params.exclude_rect is not None:
             use &= ~in_rect(centres, params.exclude_rect)
-        is_val = in_rect(centres, params.val_rect) & use
-        if i > 0:  # other sources' candidates there sit on the validation cells: never train on them
-            use &= ~is_val
-            is_val[:] = False
         crops, feats = network_inputs(cands, config)
         feats = np.zeros((len(cands), 0), np.float32) if feats is None else feats
-        for part, m in ((train, use & ~is_val), (val, is_val)):
-            part["x"].append(crops[m])
-            part["f"].append(feats[m])
-            part["y"].append(labels[m])
-        log.info(f"{cands.path}: {len(cands)} candidates, {int(labels.sum())} cells "
-                 f"({int((use & ~is_val).sum())} train, {int(is_val.sum())} validation)")
+        prepared.append({"x": crops, "f": feats, "y": labels, "centres": centres, "use": use})
+        log.info(f"{cands.path}: {len(cands)} candidates, {int(labels.sum())} cells, {int(use.sum())} usable")
+    return prepared
+
+
+def _split(prepared, val_rect) -> tuple[dict, dict]:
+    """Training and validation arrays for one validation rectangle.
+
+    Validation is the first source's usable candidates in ``val_rect``; other sources'
+    candidates there sit on the same cells and are dropped, not trained on.
+    """
+    train, val = {"x": [], "f": [], "y": []}, {"x": [], "f": [], "y": []}
+    for i, p in enumerate(prepared):
+        in_val = in_rect(p["centres"], val_rect) & p["use"]
+        for part, m in ((train, p["use"] & ~in_val), (val, in_val if i == 0 else np.zeros_like(in_val))):
+            for k in part:
+                part[k].append(p[k][m])
     return ({k: np.concatenate(v) for k, v in train.items()}, {k: np.concatenate(v) for k, v in val.items()})
 
 
-def _train_one(config, params, train, val, seed: int, device) -> tuple[CurationNet, list]:
+def _check_counts(name, y, label_rule):
+    n_pos = int(y.sum())
+    if n_pos < MIN_POSITIVES or n_pos == len(y):
+        hint = (" Suite2p's footprints are often much smaller than human masks; "
+                "try --label centre" if label_rule == "iou" else "")
+        raise NeuronsegError(f"the {name} part holds {n_pos} cells of {len(y)} candidates; "
+                             f"need at least {MIN_POSITIVES} cells and some non-cells.{hint}")
+
+
+def train_network(config, params, train, val, seed: int, device) -> tuple[CurationNet, list]:
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     net = CurationNet(config).to(device)
@@ -157,25 +174,21 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
     """
     config = config or CurationConfig()
     device = torch_device(params.device)
-    if params.val_rect is None:
-        params.val_rect = default_val_rect(sources[0][0].rois.shape)
+    shape = sources[0][0].rois.shape
     t0 = time.perf_counter()
-    train, val = _split(sources, config, params)
-    for name, part in (("training", train), ("validation", val)):
-        n_pos = int(part["y"].sum())
-        if n_pos < MIN_POSITIVES or n_pos == len(part["y"]):
-            hint = (" Suite2p's footprints are often much smaller than human masks; "
-                    "try --label centre" if params.label_rule == "iou" else "")
-            raise NeuronsegError(f"the {name} part holds {n_pos} cells of {len(part['y'])} candidates; "
-                                 f"need at least {MIN_POSITIVES} cells and some non-cells.{hint}")
+    prepared = _prepare(sources, config, params)
+    val_rect = params.val_rect or default_val_rect(shape)
+    train, val = _split(prepared, val_rect)
+    _check_counts("training", train["y"], params.label_rule)
+    _check_counts("validation", val["y"], params.label_rule)
     if val["y"].sum() < FEW_VALIDATION_CELLS:
         log.warning(f"validation holds only {int(val['y'].sum())} cells: the threshold for a target precision "
                     "will be rough; choose a larger --val rectangle if you can")
-    n_train_before = len(train["y"])
+    n_train, n_train_cells = len(train["y"]), int(train["y"].sum())
     train["x"], train["f"], train["y"] = balance_by_symmetry(train["x"], train["f"], train["y"])
     nets, histories = [], []
     for k in range(params.ensemble):
-        net, hist = _train_one(config, params, train, val, params.seed + k, device)
+        net, hist = train_network(config, params, train, val, params.seed + k, device)
         nets.append(net)
         histories.append(hist)
     logits = predict_logits(nets, val["x"], val["f"] if config.trace_features else None, device)
@@ -192,8 +205,9 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
     summary = {
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
         "sources": [str(c.path) for c, _ in sources],
-        "train_candidates": n_train_before,
-        "train_cells": int(train["y"][:n_train_before].sum()),
+        "validation_rect": list(val_rect),
+        "train_candidates": n_train,
+        "train_cells": n_train_cells,
         "train_after_balancing": int(len(train["y"])),
         "val_average_precision": calibration["val_average_precision"],
         "seconds": round(time.perf_counter() - t0, 1),

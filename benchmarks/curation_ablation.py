@@ -1,0 +1,65 @@
+"""Which inputs help curation: footprint only, + summary images, + trace features; one JSON line.
+
+Trains each variant the same way (genuine Suite2p candidates of neurofinder_top, centre
+labels, validation rows 0–255 × cols 256–319, the held-out quarter rows 128–255 × cols
+0–255 excluded) and scores it on that held-out quarter: average precision of the ranking,
+and the curated Neurofinder precision/recall at the default precision target.
+
+    python benchmarks/curation_ablation.py [--ensemble 1] [--extra PLANE_FOLDER ...]
+
+``--extra`` adds training candidates from other Suite2p runs (tools/run_suite2p.py).
+"""
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from curation_neurofinder import DATA, HELD_OUT, held_out_figures
+
+from neuronseg.curation.model import CurationModel
+from neuronseg.io.candidates import read_candidates
+from neuronseg.io.rois import read_regions_json
+from neuronseg.nets.curation import CurationConfig
+from neuronseg.train.curation import CurationTrainParams, train_curation
+
+VARIANTS = {
+    "weights": CurationConfig(channels=["weights"], trace_features=False),
+    "weights+images": CurationConfig(channels=["weights", "mean", "correlation"], trace_features=False),
+    "weights+images+traces": CurationConfig(channels=["weights", "mean", "correlation"], trace_features=True),
+    "weights+traces": CurationConfig(channels=["weights"], trace_features=True),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ensemble", type=int, default=1)
+    ap.add_argument("--extra", nargs="*", default=[])
+    args = ap.parse_args()
+    if not (DATA / "suite2p_on_neurofinder_top").exists():
+        sys.exit(f"needs {DATA}")
+    logging.basicConfig(level=logging.WARNING)
+    movie = DATA / "neurofinder_top" / "movie.tif"
+    sources = [read_candidates(p, movie=movie)
+               for p in [DATA / "suite2p_on_neurofinder_top" / "plane0", *args.extra]]
+    truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
+    line = {"ensemble": args.ensemble, "extra_sources": len(args.extra)}
+    for name, config in VARIANTS.items():
+        params = CurationTrainParams(label_rule="centre", ensemble=args.ensemble, val_rect=(0, 256, 256, 320),
+                                     exclude_rect=HELD_OUT)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            summary = train_curation([(s, truth) for s in sources], Path(tmp) / "m", params, config)
+            model = CurationModel.load(Path(tmp) / "m")
+            fig = held_out_figures(sources[0], truth, model, 0.9, HELD_OUT)
+        line[name] = {"val_average_precision": summary["val_average_precision"],
+                      "heldout_average_precision": fig["average_precision"],
+                      "heldout_curated": fig["curated"], "train_seconds": round(time.perf_counter() - t0, 1)}
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
