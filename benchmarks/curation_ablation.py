@@ -27,10 +27,12 @@ from neuronseg.nets.curation import CurationConfig
 from neuronseg.train.curation import CurationTrainParams, train_curation
 
 VARIANTS = {
-    "weights": CurationConfig(channels=["weights"], trace_features=False),
-    "weights+images": CurationConfig(channels=["weights", "mean", "correlation"], trace_features=False),
-    "weights+images+traces": CurationConfig(channels=["weights", "mean", "correlation"], trace_features=True),
-    "weights+traces": CurationConfig(channels=["weights"], trace_features=True),
+    "weights": CurationConfig(channels=["weights"], features=[]),
+    "weights+images": CurationConfig(channels=["weights", "mean", "correlation"], features=[]),
+    "weights+images+traces": CurationConfig(channels=["weights", "mean", "correlation"], features=["trace"]),
+    "weights+traces": CurationConfig(channels=["weights"], features=["trace"]),
+    "weights+traces+shape": CurationConfig(channels=["weights"], features=["trace", "shape"]),
+    "weights+traces+shape+image_features": CurationConfig(channels=["weights"], features=["trace", "shape", "image"]),
 }
 
 

@@ -9,7 +9,7 @@ file adds footprint). Ten-fold cross-validated accuracy (and AP) of:
   quantile bins, Gaussian-smoothed over bins (σ = 2), as log-odds; then a logistic regression
   (C = 100) on those log-odds.
 - **neuronseg_features**: neuronseg's curation head (`CurationNet` with no crop channels) on
-  the same features, signed-log-scaled and standardised on the training folds, trained with
+  the same features, rank-transformed to normal quantiles on the training folds, trained with
   neuronseg's own loop (balanced by nothing: the classes are near even).
 
 The folds are random (the file does not say which recording a ROI came from), so both
@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 import torch
-from scipy import optimize
+from scipy import optimize, special
 from scipy.ndimage import gaussian_filter1d
 
 from curation_neurofinder import DATA
@@ -74,14 +74,17 @@ class Suite2pMethod:
 
 
 def neuronseg_scores(x_train, y_train, x_test, seed):
-    squash = lambda v: np.sign(v) * np.log1p(np.abs(v))  # noqa: E731 - heavy-tailed features
-    mu, sd = squash(x_train).mean(0), squash(x_train).std(0) + 1e-9
-    f_train, f_test = ((squash(v) - mu) / sd for v in (x_train, x_test))
+    # rank → normal quantiles, fitted on the training folds: heavy tails and odd scales gone
+    ref = np.sort(x_train, axis=0)
+    def gauss(v):
+        u = np.stack([np.searchsorted(ref[:, k], v[:, k]) for k in range(v.shape[1])], axis=1)
+        return special.ndtri(np.clip((u + 0.5) / (len(ref) + 1), 1e-4, 1 - 1e-4))
+    f_train, f_test = gauss(x_train), gauss(x_test)
     rng = np.random.default_rng(seed)
     inner = rng.random(len(y_train)) < 0.1  # early stopping on an inner split, never the test fold
     empty = lambda n: np.zeros((n, 0, 1, 1), np.float32)  # noqa: E731 - no crop channels
     part = lambda m: {"x": empty(m.sum()), "f": f_train[m].astype(np.float32), "y": y_train[m].astype(bool)}  # noqa: E731
-    config = CurationConfig(channels=[], n_features=x_train.shape[1], dropout=0.1)
+    config = CurationConfig(channels=[], features=[], n_features=x_train.shape[1], dropout=0.1)
     params = CurationTrainParams(epochs=60, batch_size=128, patience=10)
     net, _ = train_network(config, params, part(~inner), part(inner), seed, torch.device("cpu"))
     return 1 / (1 + np.exp(-predict_logits([net], empty(len(f_test)), f_test.astype(np.float32))))

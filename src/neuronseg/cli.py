@@ -241,8 +241,9 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--iou", type=float, default=0.7, show_default=True)
 @click.option("--channels", default="weights", show_default=True,
               help="Crop channels, comma-separated: weights, mean, correlation.")
-@click.option("--trace-features/--no-trace-features", default=True, show_default=True,
-              help="Skewness, SNR and event rate of each trace as extra inputs.")
+@click.option("--features", default="trace", show_default=True,
+              help="Feature groups beside the crops, comma-separated: trace (skewness, SNR, event rate), "
+                   "shape (area, compactness, solidity, fragmentation), image (soma score, contrast); '' for none.")
 @click.option("--backbone", type=click.Choice(["small", "resnet18", "resnet50"]), default="small", show_default=True)
 @click.option("--width", type=int, default=8, show_default=True, help="Channels of the first convolution.")
 @click.option("--epochs", type=int, default=25, show_default=True)
@@ -250,7 +251,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_rule, iou, channels, trace_features,
+def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_rule, iou, channels, features,
                      backbone, width, epochs, ensemble, seed, device, overwrite):
     """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
     from neuronseg.io.candidates import read_candidates
@@ -261,7 +262,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
 
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
-                            trace_features=trace_features, backbone=backbone, width=width)
+                            features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
     needs_images = any(c != "weights" for c in config.channels)
     cands = [read_candidates(s, movie=movie, images=needs_images) for s in sources]
     truth_rois = read_rois(truth, cands[0].rois.shape)

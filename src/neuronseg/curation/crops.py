@@ -1,9 +1,8 @@
-"""Per-candidate inputs of the curation network: 64×64 crops and a few trace features."""
+"""Per-candidate image input of the curation network: 64×64 crops around each candidate."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
@@ -12,7 +11,6 @@ from neuronseg.movie.images import normalise_mean_image
 
 CROP_SIZE = 64
 IMAGE_CHANNELS = ("weights", "mean", "correlation")
-TRACE_FEATURES = ("skewness", "snr", "event_rate")
 
 
 def weighted_centres(rois: RoiSet) -> np.ndarray:
@@ -71,37 +69,3 @@ def candidate_crops(cands: Candidates, channels=IMAGE_CHANNELS, size: int = CROP
             else:
                 out[i, k] = images[name][r : r + size, c : c + size]  # padded by `half`: r - half + half
     return out
-
-
-def trace_features(traces: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` per trace: skewness, SNR and event rate (events per 100 frames).
-
-    Noise is the robust SD of frame-to-frame differences (/√2), so slow transients do not
-    count as noise; SNR is the 99th percentile above the median in noise units; an event is
-    an upward crossing of median + 4 noise SDs.
-    """
-    traces = np.asarray(traces, np.float64)
-    if traces.ndim != 2 or traces.shape[1] < 3:
-        raise NeuronsegError("trace features need traces of at least 3 frames")
-    med = np.median(traces, axis=1, keepdims=True)
-    d = np.diff(traces, axis=1)
-    noise = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
-    noise = np.maximum(noise, 1e-9 * np.maximum(np.abs(med[:, 0]), 1.0))[:, None]
-    z = (traces - med) / noise
-    with np.errstate(invalid="ignore", divide="ignore"):
-        skew = np.nan_to_num(stats.skew(traces, axis=1))
-    snr = np.percentile(z, 99, axis=1)
-    above = z > 4
-    events = (above[:, 1:] & ~above[:, :-1]).sum(axis=1) + above[:, 0]
-    rate = 100.0 * events / traces.shape[1]
-    return np.stack([skew, snr, rate], axis=1).astype(np.float32)
-
-
-def network_trace_features(features: np.ndarray) -> np.ndarray:
-    """Trace features squashed to roughly unit range for the network (heavy tails compressed)."""
-    f = np.asarray(features, np.float32)
-    return np.stack([
-        np.clip(f[:, 0], -5, 20) / 5,
-        np.log1p(np.clip(f[:, 1], 0, None)) / 3,
-        np.log1p(np.clip(f[:, 2], 0, None)) / 2,
-    ], axis=1).astype(np.float32)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuronseg.curation.crops import candidate_crops, network_trace_features, trace_features
+from neuronseg.curation.crops import candidate_crops
+from neuronseg.curation.features import candidate_features
 from neuronseg.curation.decision import calibrate, threshold_for_precision
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
@@ -24,13 +25,9 @@ def default_model_dir() -> Path:
 
 
 def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """Crops ``(n, C, S, S)`` and, when the model uses them, squashed trace features ``(n, 3)``."""
+    """Crops ``(n, C, S, S)`` and the feature vectors ``(n, k)`` (None when the model uses none)."""
     crops = candidate_crops(cands, config.channels, config.crop_size)
-    feats = None
-    if config.trace_features:
-        if cands.traces is None:
-            raise NeuronsegError(f"{cands.path}: this model needs traces (Suite2p F.npy, CaImAn C, or --movie)")
-        feats = network_trace_features(trace_features(cands.traces))
+    feats = candidate_features(cands, config.features) if config.features else None
     return crops, feats
 
 

@@ -17,12 +17,20 @@ class CurationConfig:
     #: crop channels; the default, the footprint alone, generalised best to held-out real data
     #: (summary-image channels overfit the ~200 labelled cells we have; see benchmarks/curation_ablation.py)
     channels: list = field(default_factory=lambda: ["weights"])
-    trace_features: bool = True
-    n_features: int = 3          #: length of the per-candidate feature vector (3 trace features)
+    #: feature groups beside the crops (curation/features.py): "trace", "shape", "image"
+    features: list = field(default_factory=lambda: ["trace"])
+    n_features: int | None = None  #: feature-vector length when not made from the groups (None: from them)
     backbone: str = "small"
     width: int = 8               #: channels of the first conv (ResNets: 64 is the paper's)
     crop_size: int = 64
     dropout: float = 0.3
+
+    def feature_count(self) -> int:
+        from neuronseg.curation.features import FEATURE_GROUPS
+
+        if self.n_features is not None:
+            return self.n_features
+        return sum(FEATURE_GROUPS[g] for g in self.features)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +75,7 @@ class CurationNet(nn.Module):
         else:
             self.backbone = ResNet(config.backbone, c, config.width)
             n_image = self.backbone.out_features
-        n_extra = config.n_features if config.trace_features else 0
+        self.n_extra = n_extra = config.feature_count()
         if n_image + n_extra == 0:
             raise ValueError("a curation network needs crop channels or features")
         self.head = nn.Sequential(
@@ -76,6 +84,6 @@ class CurationNet(nn.Module):
 
     def forward(self, crops, features=None):
         parts = [] if self.backbone is None else [self.backbone(crops)]
-        if self.config.trace_features:
+        if self.n_extra:
             parts.append(features)
         return self.head(torch.cat(parts, dim=1))[:, 0]

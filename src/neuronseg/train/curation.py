@@ -131,7 +131,7 @@ def train_network(config, params, train, val, seed: int, device) -> tuple[Curati
     net = CurationNet(config).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     x, f, y = train["x"], train["f"], train["y"].astype(np.float32)
-    use_f = config.trace_features
+    use_f = config.feature_count() > 0
     best_ap, best_state, stale, history = -1.0, None, 0, []
     for epoch in range(params.epochs):
         net.train()
@@ -191,7 +191,7 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
         net, hist = train_network(config, params, train, val, params.seed + k, device)
         nets.append(net)
         histories.append(hist)
-    logits = predict_logits(nets, val["x"], val["f"] if config.trace_features else None, device)
+    logits = predict_logits(nets, val["x"], val["f"] if config.feature_count() else None, device)
     platt = fit_platt(logits, val["y"])
     scores = calibrate(logits, platt)
     calibration = {

@@ -1,0 +1,124 @@
+"""Per-candidate feature vectors for the curation network: trace, shape and image features.
+
+Groups (``CurationConfig.features``):
+
+- ``trace``: skewness, SNR, event rate of the candidate's fluorescence trace;
+- ``shape``: area, compactness, solidity and the weight share of the largest connected
+  piece of the footprint (binarised at 0.2 of its maximum): fragmented, scattered
+  footprints are rarely cells;
+- ``image``: the classical soma score near the candidate's centre and the footprint's
+  contrast against its surround in the mean image (both from the mean image alone, which
+  Suite2p's ops.npy and CaImAn's model provide without the movie).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from scipy import stats
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.candidates import Candidates
+
+FEATURE_GROUPS = {"trace": 3, "shape": 4, "image": 2}  #: group → number of features
+
+
+def trace_features(traces: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` per trace: skewness, SNR and event rate (events per 100 frames).
+
+    Noise is the robust SD of frame-to-frame differences (/√2), so slow transients do not
+    count as noise; SNR is the 99th percentile above the median in noise units; an event is
+    an upward crossing of median + 4 noise SDs.
+    """
+    traces = np.asarray(traces, np.float64)
+    if traces.ndim != 2 or traces.shape[1] < 3:
+        raise NeuronsegError("trace features need traces of at least 3 frames")
+    med = np.median(traces, axis=1, keepdims=True)
+    d = np.diff(traces, axis=1)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
+    noise = np.maximum(noise, 1e-9 * np.maximum(np.abs(med[:, 0]), 1.0))[:, None]
+    z = (traces - med) / noise
+    with np.errstate(invalid="ignore", divide="ignore"):
+        skew = np.nan_to_num(stats.skew(traces, axis=1))
+    snr = np.percentile(z, 99, axis=1)
+    above = z > 4
+    events = (above[:, 1:] & ~above[:, :-1]).sum(axis=1) + above[:, 0]
+    rate = 100.0 * events / traces.shape[1]
+    return np.stack([skew, snr, rate], axis=1).astype(np.float32)
+
+
+def shape_features(rois) -> np.ndarray:
+    """``(n, 4)``: log area, compactness (1 for a disk, larger when spread out), solidity,
+    and the share of weight in the largest 8-connected piece, of each binarised footprint."""
+    from skimage.measure import label, regionprops
+
+    binary = rois.binarised(0.2)
+    out = np.zeros((len(rois), 4), np.float32)
+    for i in range(len(rois)):
+        coords = binary.coordinates(i)
+        if not len(coords):
+            continue
+        lo = coords.min(axis=0)
+        mask = np.zeros(tuple(coords.max(axis=0) - lo + 1), bool)
+        mask[tuple((coords - lo).T)] = True
+        area = len(coords)
+        d = np.hypot(*(coords - coords.mean(axis=0)).T).mean()
+        disk_d = 2 / 3 * np.sqrt(area / np.pi)  # mean distance to the centre of a disk of that area
+        pieces = label(mask, connectivity=2)
+        largest = np.bincount(pieces.ravel())[1:].max()
+        props = regionprops(mask.astype(np.uint8))[0]
+        out[i] = [np.log(area), d / max(disk_d, 1e-6), props.solidity, largest / area]
+    return out
+
+
+def image_features(cands: Candidates) -> np.ndarray:
+    """``(n, 2)``: classical soma score (robust z) at best within 2 px of the centre, and the
+    footprint's mean-image contrast against a 3-px ring around it (robust z of the field)."""
+    from neuronseg.curation.crops import weighted_centres
+    from neuronseg.movie.images import flatten_illumination, robust_z
+    from neuronseg.pipelines.classical import ClassicalParams, soma_score
+
+    if cands.mean_image is None:
+        raise NeuronsegError(f"{cands.path}: image features need the mean image; pass the movie with --movie")
+    mean = cands.mean_image
+    score = ndi.maximum_filter(soma_score(mean, ClassicalParams()), size=5)
+    z = robust_z(flatten_illumination(mean, 16.0)).ravel()
+    h, w = mean.shape
+    centres = np.clip(np.round(weighted_centres(cands.rois)).astype(int), 0, [h - 1, w - 1])
+    binary = cands.rois.binarised(0.2)
+    zimg = z.reshape(h, w)
+    out = np.zeros((len(cands), 2), np.float32)
+    for i in range(len(cands)):
+        coords = binary.coordinates(i)
+        lo = np.maximum(coords.min(axis=0) - 4, 0)
+        hi = np.minimum(coords.max(axis=0) + 5, (h, w))
+        box = np.zeros(tuple(hi - lo), bool)
+        box[tuple((coords - lo).T)] = True
+        ring = ndi.binary_dilation(box, iterations=3) & ~box
+        zb = zimg[lo[0] : hi[0], lo[1] : hi[1]]
+        contrast = zb[box].mean() - (zb[ring].mean() if ring.any() else 0.0)
+        out[i] = [score[centres[i, 0], centres[i, 1]], contrast]
+    return out
+
+
+def candidate_features(cands: Candidates, groups) -> np.ndarray:
+    """``(n, Σ sizes)`` float32 features of ``groups``, squashed to about unit range."""
+    parts = []
+    for g in groups:
+        if g == "trace":
+            if cands.traces is None:
+                raise NeuronsegError(f"{cands.path}: trace features need traces (Suite2p F.npy, CaImAn C, or --movie)")
+            f = trace_features(cands.traces)
+            parts.append(np.stack([np.clip(f[:, 0], -5, 20) / 5, np.log1p(np.clip(f[:, 1], 0, None)) / 3,
+                                   np.log1p(np.clip(f[:, 2], 0, None)) / 2], axis=1))
+        elif g == "shape":
+            f = shape_features(cands.rois)
+            parts.append(np.stack([(f[:, 0] - 4) / 1.5, np.log(np.clip(f[:, 1], 0.5, 10)), f[:, 2], f[:, 3]], axis=1))
+        elif g == "image":
+            f = image_features(cands)
+            parts.append(np.clip(f, -5, 20) / 5)
+        else:
+            raise NeuronsegError(f"unknown feature group '{g}' (known: {', '.join(FEATURE_GROUPS)})")
+    if not parts:
+        return np.zeros((len(cands), 0), np.float32)
+    return np.concatenate(parts, axis=1).astype(np.float32)
