@@ -186,6 +186,18 @@ def test_feature_groups_come_from_the_suite2p_folder_alone():
         candidate_features(cands, ["colour"])
 
 
+def test_rank_normal_features_follow_the_training_distribution():
+    from neuronseg.curation.features import fit_quantiles, to_normal_scores
+
+    train = np.random.default_rng(0).lognormal(0, 2, (5000, 1))  # heavy-tailed, like SNR
+    q = fit_quantiles(train)
+    z = to_normal_scores(train, q)[:, 0]
+    assert abs(np.median(z)) < 0.05 and 0.9 < z.std() < 1.1
+    new = np.array([[0.0], [np.median(train)], [1e9]])
+    out = to_normal_scores(new, q)[:, 0]
+    assert out[0] < -2 and abs(out[1]) < 0.05 and 2 < out[2] < 3  # clipped, finite
+
+
 # --- decision --------------------------------------------------------------------------
 def test_precision_recall_and_threshold_for_precision():
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])

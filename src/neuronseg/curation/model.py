@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from neuronseg.curation.crops import candidate_crops
-from neuronseg.curation.features import candidate_features
+from neuronseg.curation.features import candidate_features, to_normal_scores
 from neuronseg.curation.decision import calibrate, threshold_for_precision
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
@@ -28,6 +28,8 @@ def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarra
     """Crops ``(n, C, S, S)`` and the feature vectors ``(n, k)`` (None when the model uses none)."""
     crops = candidate_crops(cands, config.channels, config.crop_size)
     feats = candidate_features(cands, config.features) if config.features else None
+    if feats is not None and config.feature_quantiles:
+        feats = to_normal_scores(feats, config.feature_quantiles)
     return crops, feats
 
 

@@ -20,6 +20,7 @@ class CurationConfig:
     #: feature groups beside the crops (curation/features.py): "trace", "shape", "image"
     features: list = field(default_factory=lambda: ["trace"])
     n_features: int | None = None  #: feature-vector length when not made from the groups (None: from them)
+    feature_quantiles: list | None = None  #: per feature, training quantiles for the rank-normal transform
     backbone: str = "small"
     width: int = 8               #: channels of the first conv (ResNets: 64 is the paper's)
     crop_size: int = 64

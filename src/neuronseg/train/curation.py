@@ -8,6 +8,7 @@ and flips until the classes balance.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from neuronseg.curation.crops import weighted_centres
+from neuronseg.curation.features import fit_quantiles, to_normal_scores
 from neuronseg.curation.decision import average_precision, calibrate, fit_platt, precision_recall_curve
 from neuronseg.curation.labels import label_candidates
 from neuronseg.curation.model import network_inputs, predict_logits
@@ -172,13 +174,16 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
     sources : list of (Candidates, RoiSet)
         Candidates with the human masks of their recording; validation comes from the first.
     """
-    config = config or CurationConfig()
+    config = copy.deepcopy(config) if config else CurationConfig()
     device = torch_device(params.device)
     shape = sources[0][0].rois.shape
     t0 = time.perf_counter()
     prepared = _prepare(sources, config, params)
     val_rect = params.val_rect or default_val_rect(shape)
     train, val = _split(prepared, val_rect)
+    if train["f"].shape[1]:  # rank-normal features, referenced to the training part only
+        config.feature_quantiles = fit_quantiles(train["f"])
+        train["f"], val["f"] = (to_normal_scores(part["f"], config.feature_quantiles) for part in (train, val))
     _check_counts("training", train["y"], params.label_rule)
     _check_counts("validation", val["y"], params.label_rule)
     if val["y"].sum() < FEW_VALIDATION_CELLS:
