@@ -345,3 +345,34 @@ def test_default_model_curates_without_a_movie(tmp_path):
     res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert np.load(tmp_path / "o" / "iscell.npy").shape == (123, 2)
+
+
+def test_curate_a_roi_file_with_its_movie(tmp_path, small_recording):
+    small_recording.save(tmp_path / "rec")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["curate", str(tmp_path / "rec" / "regions.json"), "--movie",
+                                   str(tmp_path / "rec" / "movie.tif"), "-o", str(out), "--precision", "0.5"])
+    assert res.exit_code == 0, res.output
+    rows = (out / "scores.csv").read_text().splitlines()[1:]
+    assert len(rows) == len(small_recording.rois) and not (out / "iscell.npy").exists()
+    # simulated somata are all cells: most should score above the median of Suite2p's false ROIs
+    assert np.median([float(r.split(",")[1]) for r in rows]) > 0.2
+
+
+def test_curate_names_what_is_missing(tmp_path):
+    dims = (40, 60)
+    _write_caiman(tmp_path / "r.hdf5", [disk(dims, (10, 10), 4).astype(float), disk(dims, (30, 40), 4).astype(float)], dims)
+    res = CliRunner().invoke(cli, ["curate", str(tmp_path / "r.hdf5"), "-o", str(tmp_path / "o")])
+    # no b / f in this file, so no mean image: the shipped model's image features need the movie
+    assert res.exit_code == 2 and "pass the movie with --movie" in res.output
+    assert not (tmp_path / "o").exists()
+    res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o"), "--device", "cuda:7"])
+    assert res.exit_code == 2 and "not available here" in res.output
+
+
+def test_curate_genuine_caiman_results(tmp_path):
+    path = shared_data("caiman_on_neurofinder_top_crop", "caiman_results.hdf5")
+    res = CliRunner().invoke(cli, ["curate", str(path), "-o", str(tmp_path / "o"), "--precision", "0.7"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["n_candidates"] == 145 and summary["n_cells_by_the_tool"] == 78 and 0 < summary["n_cells"] < 145

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from scipy import special, stats
+from scipy import special
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
@@ -38,8 +38,10 @@ def trace_features(traces: np.ndarray) -> np.ndarray:
     noise = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
     noise = np.maximum(noise, 1e-9 * np.maximum(np.abs(med[:, 0]), 1.0))[:, None]
     z = (traces - med) / noise
-    with np.errstate(invalid="ignore", divide="ignore"):
-        skew = np.nan_to_num(stats.skew(traces, axis=1))
+    centred = traces - traces.mean(axis=1, keepdims=True)
+    m2, m3 = (centred**2).mean(axis=1), (centred**3).mean(axis=1)
+    flat = m2 <= 1e-12 * np.maximum(np.abs(med[:, 0]), 1.0) ** 2  # a constant trace has no skew
+    skew = np.divide(m3, m2**1.5, out=np.zeros_like(m3), where=~flat)
     snr = np.percentile(z, 99, axis=1)
     above = z > 4
     events = (above[:, 1:] & ~above[:, :-1]).sum(axis=1) + above[:, 0]
