@@ -5,7 +5,7 @@ labels, validation rows 0–255 × cols 256–319, the held-out quarter rows 128
 0–255 excluded) and scores it on that held-out quarter: average precision of the ranking,
 and the curated Neurofinder precision/recall at the default precision target.
 
-    python benchmarks/curation_ablation.py [--ensemble 1] [--extra PLANE_FOLDER ...]
+    python benchmarks/curation_ablation.py [--ensemble 1] [--extra PLANE_FOLDER ...] [--resnet]
 
 ``--extra`` adds training candidates from other Suite2p runs (tools/run_suite2p.py).
 """
@@ -34,12 +34,18 @@ VARIANTS = {
     "weights+traces+shape": CurationConfig(channels=["weights"], features=["trace", "shape"]),
     "weights+traces+shape+image_features": CurationConfig(channels=["weights"], features=["trace", "shape", "image"]),
 }
+# slow on CPU (a 64×64 crop through a stride-1 stem): only with --resnet
+RESNETS = {
+    "resnet18_w16+traces+shape+image_features": CurationConfig(
+        channels=["weights"], features=["trace", "shape", "image"], backbone="resnet18", width=16),
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ensemble", type=int, default=1)
     ap.add_argument("--extra", nargs="*", default=[])
+    ap.add_argument("--resnet", action="store_true", help="only the ResNet-18 variant (width 16, ~1 min per epoch)")
     args = ap.parse_args()
     if not (DATA / "suite2p_on_neurofinder_top").exists():
         sys.exit(f"needs {DATA}")
@@ -49,7 +55,7 @@ def main():
                for p in [DATA / "suite2p_on_neurofinder_top" / "plane0", *args.extra]]
     truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
     line = {"ensemble": args.ensemble, "extra_sources": len(args.extra)}
-    for name, config in VARIANTS.items():
+    for name, config in (RESNETS if args.resnet else VARIANTS).items():
         params = CurationTrainParams(label_rule="centre", ensemble=args.ensemble, val_rect=(0, 256, 256, 320),
                                      exclude_rect=HELD_OUT)
         with tempfile.TemporaryDirectory() as tmp:
