@@ -1,4 +1,5 @@
 import numpy as np
+from scipy import ndimage as ndi
 
 from neuronseg.simulate import calcium_kernel, simulate
 
@@ -24,6 +25,7 @@ def test_ground_truth_is_consistent(small_recording):
 def test_cells_have_a_dark_nucleus_and_are_brighter_than_neuropil(small_recording):
     rec = small_recording
     mean = rec.movie.astype(float).mean(axis=0)
+    labels = rec.rois.to_labels()
     rim, core, around = [], [], []
     for i in range(len(rec.rois)):
         coords = rec.rois.coordinates(i)
@@ -32,7 +34,11 @@ def test_cells_have_a_dark_nucleus_and_are_brighter_than_neuropil(small_recordin
         r = d.max()
         rim.append(mean[tuple(coords[(d > 0.6 * r)].T)].mean())
         core.append(mean[tuple(coords[(d < 0.25 * r)].T)].mean())
+        mask = labels == i + 1
+        ring = ndi.binary_dilation(mask, iterations=4) & (labels == 0)
+        around.append(mean[ring].mean())
     assert np.median(np.array(rim) - np.array(core)) > 0  # nucleus darker than cytoplasm
+    assert np.median(np.array(rim) - np.array(around)) > 0  # cytoplasm brighter than neuropil
     labels = rec.rois.to_labels()
     assert np.median(rim) > np.median(mean[labels == 0])
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from neuronseg import NeuronsegError
-from neuronseg.movie.summary import NeighbourCorrelation, local_correlation_image, summarize
+from neuronseg.movie.summary import NeighbourCorrelation, summarize
 
 
 def _chunks(movie, sizes):
