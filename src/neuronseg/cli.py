@@ -52,8 +52,11 @@ def cli(quiet, verbose):
               help="Typical cell diameter, pixels (classical method).")
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
               help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
+@click.option("--nwb", "nwb_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the result as an NWB file (ophys: masks, traces, ΔF/F, summary images); needs --fs.")
+@click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB and ΔF/F).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def segment(input_path, out, method, model, device, dataset, diameter, truth, overwrite):
+def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, fs, overwrite):
     """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -63,12 +66,22 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, ov
     from neuronseg.pipelines.segment import segment_movie
 
     check_writable(out, overwrite)  # before any work
+    if nwb_path is not None:
+        if nwb_path.exists() and not overwrite:
+            raise NeuronsegError(f"{nwb_path} already exists; choose another file or pass --overwrite")
+        if not fs or fs <= 0:
+            raise NeuronsegError("--nwb needs the frame rate: pass --fs HZ")
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
         seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device)
     summary = write_segmentation(seg, out, input_path, overwrite, truth_rois)
     line = f"{summary['n_rois']} cells → {out}"
+    if nwb_path is not None:
+        from neuronseg.io.nwb import write_nwb_atomically
+
+        write_nwb_atomically(nwb_path, seg, input_path, fs, overwrite)
+        line += f" and {nwb_path}"
     if "scores" in summary:
         line += f"  (F1 {summary['scores']['combined']:.3f} against {truth})"
     click.echo(line)

@@ -33,3 +33,21 @@ def extract_traces(chunks, rois: RoiSet, n_frames: int, progress=None) -> np.nda
         if progress is not None:
             progress(len(frames))
     return out
+
+
+def delta_f_over_f(traces: np.ndarray, fs: float, window_seconds: float = 60.0, percentile: float = 8.0) -> np.ndarray:
+    """ΔF/F = (F − F0) / F0 with F0 a running ``percentile`` over ``window_seconds``.
+
+    A low running percentile follows slow drift and bleaching but ignores transients, which
+    are brief and upward; the baseline is floored at a small positive value so that dim or
+    background-subtracted ROIs do not divide by zero.
+    """
+    from scipy.ndimage import percentile_filter
+
+    traces = np.asarray(traces, np.float32)
+    if traces.size == 0:
+        return traces.copy()
+    size = max(3, min(traces.shape[1], int(round(window_seconds * fs)) | 1))
+    f0 = percentile_filter(traces, percentile, size=(1, size), mode="nearest")
+    floor = max(1e-3 * float(np.abs(traces).max()), 1e-6)
+    return ((traces - f0) / np.maximum(f0, floor)).astype(np.float32)

@@ -174,6 +174,21 @@ def _open_hdf5(path: Path, dataset: str | None) -> _Reader:
     return _ArrayReader(f[dataset], closer=f.close)
 
 
+def _open_nwb(path: Path, series: str | None) -> _Reader:
+    """An NWB file's TwoPhotonSeries / OnePhotonSeries (frames × x × y), read lazily with h5py."""
+    import h5py
+
+    from neuronseg.io.nwb import nwb_series_dataset
+
+    f = h5py.File(path, "r")
+    try:
+        data = nwb_series_dataset(f, path, series)
+    except NeuronsegError:
+        f.close()
+        raise
+    return _ArrayReader(data, closer=f.close)
+
+
 def _open_zarr(path: Path, dataset: str | None) -> _Reader:
     import zarr
 
@@ -291,13 +306,15 @@ def _reader_for(path: Path, dataset: str | None) -> _Reader:
         return _TiffReader(path)
     if suffix == ".npy":
         return _ArrayReader(np.load(path, mmap_mode="r", allow_pickle=False))
+    if suffix == ".nwb":
+        return _open_nwb(path, dataset)
     if suffix in HDF5_SUFFIXES:
         return _open_hdf5(path, dataset)
     if suffix == ".zarr":
         return _open_zarr(path, dataset)
     raise NeuronsegError(
         f"{path}: unsupported movie format '{suffix}' "
-        "(use a TIFF, a Neurofinder folder, .npy, .h5/.hdf5 or .zarr)"
+        "(use a TIFF, a Neurofinder folder, .npy, .h5/.hdf5, .nwb or .zarr)"
     )
 
 
