@@ -43,6 +43,12 @@ def test_segment_writes_the_contract_files(runner, tmp_path, movie_file, small_r
     traces = np.load(out / "traces.npy")
     assert traces.shape == (len(regions), 200) and traces.dtype == np.float32
     assert labels.max() == len(regions) == summary["n_rois"] > 0
+    from neuronseg.io.rois import read_imagej_zip, read_regions_json
+
+    fiji = read_imagej_zip(out / "rois.zip", labels.shape)  # the same cells for Fiji's ROI Manager
+    assert len(fiji) == len(regions)
+    assert np.mean([len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+                    for a, b in zip(fiji.pixels, read_regions_json(out / "regions.json", labels.shape).pixels)]) > 0.9
 
 
 def test_existing_output_is_never_overwritten_silently(runner, tmp_path, movie_file):

@@ -341,6 +341,16 @@ def test_shipped_model_ranks_held_out_cells_of_a_real_suite2p_run():
     assert scores["precision"] >= 0.8
 
 
+def test_public_curate_rois_matches_the_command(tmp_path):
+    from neuronseg import curate_rois
+
+    result = curate_rois(S2P, precision=0.7)
+    res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o"), "--precision", "0.7"])
+    assert res.exit_code == 0, res.output
+    rows = (tmp_path / "o" / "scores.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[2]) for r in rows] == result.decision.astype(int).tolist()
+
+
 def test_default_model_curates_without_a_movie(tmp_path):
     res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output

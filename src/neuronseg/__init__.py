@@ -2,7 +2,7 @@
 
 The public surface::
 
-    from neuronseg import open_movie, segment_movie, RoiSet, neurofinder_scores
+    from neuronseg import open_movie, segment_movie, curate_rois, RoiSet, neurofinder_scores
 """
 
 __version__ = "0.1.0"
@@ -13,12 +13,22 @@ from neuronseg.io.rois import RoiSet, read_rois, read_regions_json, write_region
 from neuronseg.metrics import instance_scores, neurofinder_scores, pixel_scores
 from neuronseg.pipelines.segment import Segmentation, segment_movie
 
+
+def curate_rois(source, precision: float = 0.9, model=None, movie=None, device: str = "cpu"):
+    """Score the candidate ROIs of ``source`` (Suite2p plane folder, CaImAn .hdf5, or a ROI
+    file with its ``movie``) and decide at ``precision``; returns a ``Curation``
+    (``scores``, ``decision``, ``duplicate_of``, ``threshold``)."""
+    from neuronseg.pipelines.curate import curate_source
+
+    return curate_source(source, precision, model, movie, device=device)[2]
+
 __all__ = [
     "__version__",
     "Movie",
     "NeuronsegError",
     "RoiSet",
     "Segmentation",
+    "curate_rois",
     "instance_scores",
     "neurofinder_scores",
     "open_movie",

@@ -128,18 +128,13 @@ def curate(source, out, precision, model, movie, dataset, explain, keep_duplicat
     Nothing in SOURCE is modified; for Suite2p, copy OUT/iscell.npy into the plane folder
     (keep the original) to open the curated result in the Suite2p GUI.
     """
-    from neuronseg.curation.model import CurationModel
-    from neuronseg.io.candidates import read_candidates
     from neuronseg.io.outputs import check_writable
-    from neuronseg.pipelines.curate import curate as run_curation, truth_scores, write_curation
+    from neuronseg.pipelines.curate import curate_source, truth_scores, write_curation
 
     check_writable(out, overwrite)
     if explain < 0:
         raise NeuronsegError("--explain must be ≥ 0")
-    cmodel = CurationModel.load(model, device)
-    needs_images = any(c != "weights" for c in cmodel.config.channels)
-    cands = read_candidates(source, movie=movie, dataset=dataset, images=needs_images)
-    result = run_curation(cands, cmodel, precision, keep_duplicates)
+    cands, cmodel, result = curate_source(source, precision, model, movie, dataset, keep_duplicates, device)
     extra = {}
     if truth is not None:
         from neuronseg.io.rois import read_rois

@@ -9,13 +9,14 @@ import time
 import numpy as np
 
 from neuronseg.io.outputs import atomic_output_dir
-from neuronseg.io.rois import RoiSet, write_label_tif, write_regions_json
+from neuronseg.io.rois import RoiSet, write_imagej_zip, write_label_tif, write_regions_json
 from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 from neuronseg.report import overlay, save_png
 
 
 def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None) -> dict:
-    """Write ``regions.json``, ``labels.tif``, ``traces.npy``, ``summary.json``, ``overlay.png``.
+    """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``traces.npy``,
+    ``summary.json`` and ``overlay.png``.
 
     Everything goes to a temporary folder renamed to ``out`` at the end. With ``truth``
     the Neurofinder scores go into ``summary.json`` and the overlay colours matched,
@@ -27,6 +28,7 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
     with atomic_output_dir(out, overwrite) as tmp:
         write_regions_json(seg.rois, tmp / "regions.json")
         write_label_tif(seg.rois, tmp / "labels.tif")
+        write_imagej_zip(seg.rois, tmp / "rois.zip")  # opens in Fiji's ROI Manager
         np.save(tmp / "traces.npy", seg.traces.astype(np.float32))
         matches = scores = None
         if truth is not None:

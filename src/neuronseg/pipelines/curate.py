@@ -45,6 +45,18 @@ def curate(cands: Candidates, model: CurationModel, precision: float = DEFAULT_P
     return Curation(scores, above & (dup < 0), dup, threshold)
 
 
+def curate_source(source, precision: float = DEFAULT_PRECISION, model=None, movie=None, dataset=None,
+                  keep_duplicates: bool = False, device: str = "cpu") -> tuple[Candidates, CurationModel, Curation]:
+    """Read the candidates of ``source`` (with ``movie`` when the model needs images), load
+    ``model`` (default: shipped) and curate; returns ``(candidates, model, curation)``."""
+    from neuronseg.io.candidates import read_candidates
+
+    cmodel = CurationModel.load(model, device)
+    needs_images = any(c != "weights" for c in cmodel.config.channels)
+    cands = read_candidates(source, movie=movie, dataset=dataset, images=needs_images)
+    return cands, cmodel, curate(cands, cmodel, precision, keep_duplicates)
+
+
 def truth_scores(cands: Candidates, result: Curation, truth: RoiSet) -> dict:
     """Neurofinder scores against human masks: all candidates, the tool's own pick, the curation."""
     sets = {"all_candidates": np.ones(len(cands), bool), "curated": result.decision}
