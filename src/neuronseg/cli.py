@@ -54,9 +54,14 @@ def cli(quiet, verbose):
               help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
 @click.option("--nwb", "nwb_path", type=click.Path(path_type=Path), default=None,
               help="Also write the result as an NWB file (ophys: masks, traces, ΔF/F, summary images); needs --fs.")
-@click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB and ΔF/F).")
+@click.option("--suite2p-folder", "suite2p_folder", type=click.Path(path_type=Path), default=None,
+              help="Also write a Suite2p plane folder (DIR/plane0: stat, ops, iscell, F, Fneu, spks) for its GUI; needs --fs.")
+@click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).")
+@click.option("--tau", type=float, default=1.0, show_default=True,
+              help="Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, fs, overwrite):
+def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
+            overwrite):
     """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -66,15 +71,20 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
     from neuronseg.pipelines.segment import segment_movie
 
     check_writable(out, overwrite)  # before any work
-    if nwb_path is not None:
-        if nwb_path.exists() and not overwrite:
-            raise NeuronsegError(f"{nwb_path} already exists; choose another file or pass --overwrite")
-        if not fs or fs <= 0:
-            raise NeuronsegError("--nwb needs the frame rate: pass --fs HZ")
+    if nwb_path is not None and nwb_path.exists() and not overwrite:
+        raise NeuronsegError(f"{nwb_path} already exists; choose another file or pass --overwrite")
+    if suite2p_folder is not None:
+        check_writable(suite2p_folder, overwrite)
+    if (nwb_path or suite2p_folder) and (not fs or fs <= 0):
+        raise NeuronsegError("--nwb and --suite2p-folder need the frame rate: pass --fs HZ")
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
         seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device)
+        if suite2p_folder is not None:
+            from neuronseg.pipelines.suite2p_export import export_suite2p
+
+            export_suite2p(seg, movie, suite2p_folder, fs, tau, diameter, overwrite)
     summary = write_segmentation(seg, out, input_path, overwrite, truth_rois)
     line = f"{summary['n_rois']} cells → {out}"
     if nwb_path is not None:
@@ -82,6 +92,8 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
 
         write_nwb_atomically(nwb_path, seg, input_path, fs, overwrite)
         line += f" and {nwb_path}"
+    if suite2p_folder is not None:
+        line += f" and {suite2p_folder / 'plane0'}"
     if "scores" in summary:
         line += f"  (F1 {summary['scores']['combined']:.3f} against {truth})"
     click.echo(line)

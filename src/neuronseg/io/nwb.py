@@ -101,7 +101,7 @@ def write_nwb(path, seg, source, fs: float, dff: np.ndarray | None = None, descr
             ophys.add(d)
             d.add_roi_response_series(RoiResponseSeries(
                 name="RoiResponseSeries", data=np.ascontiguousarray(dff.T, np.float32), rois=region,
-                unit="n.a.", rate=float(fs), description="ΔF/F against a running 8th-percentile baseline"))
+                unit="n.a.", rate=float(fs), description="ΔF/F against a running maximin baseline (60 s)"))
     images = Images(name="SummaryImages", description="summary images of the movie")
     for name in ("mean", "correlation", "max", "std"):
         images.add_image(GrayscaleImage(name=name, data=np.asarray(getattr(seg.summary, name), np.float32)))

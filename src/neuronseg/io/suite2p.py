@@ -96,3 +96,64 @@ def write_iscell(path, decision: np.ndarray, probability: np.ndarray) -> None:
     """``iscell.npy`` in Suite2p's layout: ``(n, 2)`` float of [decision 0/1, probability]."""
     out = np.stack([np.asarray(decision, np.float64), np.asarray(probability, np.float64)], axis=1)
     np.save(path, out)
+
+
+def suite2p_stat(rois: RoiSet, traces: np.ndarray | None = None) -> np.ndarray:
+    """Suite2p's ``stat`` (object array of dicts) for our ROIs: the keys its GUI reads
+    (ypix, xpix, lam, med, npix, radius, overlap, soma_crop) and the shape/trace statistics
+    its views colour by (compact, aspect_ratio, npix_norm, skew, std)."""
+    from neuronseg.curation.features import shape_features, trace_features
+
+    shape = shape_features(rois) if len(rois) else np.zeros((0, 4))
+    counts = np.zeros(rois.shape[0] * rois.shape[1], np.int32)
+    for p in rois.pixels:
+        counts[p] += 1
+    areas = rois.areas()
+    tf = trace_features(traces) if traces is not None and len(rois) else None
+    stat = []
+    for i in range(len(rois)):
+        rc = rois.coordinates(i)
+        lam = np.ones(len(rc), np.float32) if rois.weights is None else rois.weights[i].astype(np.float32)
+        cov = np.cov(rc.T) if len(rc) > 2 else np.eye(2)
+        ev = np.sqrt(np.clip(np.linalg.eigvalsh(cov), 1e-6, None))
+        entry = {
+            "ypix": rc[:, 0].astype(np.int32), "xpix": rc[:, 1].astype(np.int32), "lam": lam,
+            "med": [int(np.median(rc[:, 0])), int(np.median(rc[:, 1]))], "npix": int(len(rc)),
+            "radius": float(np.sqrt(len(rc) / np.pi)), "aspect_ratio": float(ev[-1] / ev[0]),
+            "compact": float(shape[i, 1]), "npix_norm": float(len(rc) / max(areas.mean(), 1)),
+            "overlap": counts[rois.pixels[i]] > 1, "soma_crop": np.ones(len(rc), bool),
+        }
+        if tf is not None:
+            entry["skew"] = float(tf[i, 0])
+            entry["std"] = float(np.std(traces[i]))
+        stat.append(entry)
+    out = np.empty(len(stat), dtype=object)
+    out[:] = stat
+    return out
+
+
+def write_suite2p_plane(folder, rois: RoiSet, F: np.ndarray, Fneu: np.ndarray, spks: np.ndarray, summary,
+                        fs: float, tau: float, diameter: float, iscell: np.ndarray | None = None,
+                        neuropil_coefficient: float = DEFAULT_NEUROPIL_COEFFICIENT) -> None:
+    """A plane folder the Suite2p GUI opens: ``stat.npy``, ``ops.npy``, ``iscell.npy``, ``F.npy``,
+    ``Fneu.npy``, ``spks.npy`` (ROIs × frames, float32); ``ops`` carries the mean image
+    (``meanImg``), the correlation image (``Vcorr``) and the max projection over the full field."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    h, w = rois.shape
+    n, t = F.shape
+    np.save(folder / "stat.npy", suite2p_stat(rois, F - neuropil_coefficient * Fneu), allow_pickle=True)
+    ops = {
+        "Ly": h, "Lx": w, "nframes": t, "fs": float(fs), "tau": float(tau), "diameter": [float(diameter)] * 2,
+        "meanImg": summary.mean.astype(np.float32), "max_proj": summary.max.astype(np.float32),
+        "Vcorr": summary.correlation.astype(np.float32), "yrange": [0, h], "xrange": [0, w],
+        "neucoeff": neuropil_coefficient, "extraction": {"neuropil_coefficient": neuropil_coefficient},
+        "save_path": str(folder), "data_path": [], "nplanes": 1, "nchannels": 1, "functional_chan": 1,
+        "neuronseg": "written by neuronseg: ROIs, traces and images of a neuronseg segmentation",
+    }
+    np.save(folder / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
+    if iscell is None:
+        iscell = np.ones(n)
+    write_iscell(folder / "iscell.npy", iscell > 0.5, iscell)
+    for name, arr in (("F", F), ("Fneu", Fneu), ("spks", spks)):
+        np.save(folder / f"{name}.npy", np.asarray(arr, np.float32))
