@@ -111,6 +111,17 @@ def test_evaluate_prints_the_neurofinder_line(runner):
     assert list(json.loads(r.output)) == ["combined", "inclusion", "precision", "recall", "exclusion"]
 
 
+def test_json_flags_print_machine_readable_results(runner, tmp_path, movie_file):
+    (tmp_path / "t.json").write_text('[{"id": 0, "coordinates": [[10, 10], [10, 11]]}, {"id": 1, "coordinates": [[40, 40]]}]')
+    (tmp_path / "p.json").write_text('[{"id": 0, "coordinates": [[40, 41]]}]')
+    r = runner.invoke(cli, ["evaluate", str(tmp_path / "t.json"), str(tmp_path / "p.json"), "--json"])
+    out = json.loads(r.output)
+    assert out["matches"] == [-1, 0] and out["n_truth"] == 2 and out["scores"]["recall"] == 0.5
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "o"), "--json"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout) == json.loads((tmp_path / "o" / "summary.json").read_text()), r.output
+
+
 def test_evaluate_refuses_empty_truth(runner, tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     (tmp_path / "p.json").write_text('[{"id": 0, "coordinates": [[1, 1]]}]')

@@ -59,9 +59,10 @@ def cli(quiet, verbose):
 @click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).")
 @click.option("--tau", type=float, default=1.0, show_default=True,
               help="Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
-            overwrite):
+            as_json, overwrite):
     """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -96,7 +97,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
         line += f" and {suite2p_folder / 'plane0'}"
     if "scores" in summary:
         line += f"  (F1 {summary['scores']['combined']:.3f} against {truth})"
-    click.echo(line)
+    click.echo(json.dumps(summary) if as_json else line)
 
 
 @cli.command()
@@ -104,15 +105,22 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
 @click.argument("prediction", type=click.Path(path_type=Path))
 @click.option("--threshold", type=float, default=5.0, show_default=True,
               help="Centres closer than this (pixels) can match.")
-def evaluate(truth, prediction, threshold):
+@click.option("--json", "as_json", is_flag=True,
+              help="Also the counts and, per truth region, the index of its matched prediction (−1: missed).")
+def evaluate(truth, prediction, threshold, as_json):
     """Score PREDICTION against TRUTH (Neurofinder regions.json files) as `neurofinder evaluate` does."""
     from neuronseg.io.rois import read_regions_coordinates
-    from neuronseg.metrics import neurofinder_scores
+    from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 
     gt = read_regions_coordinates(truth)
     if not gt:
         raise NeuronsegError(f"{truth}: the ground truth holds no regions; nothing to score against")
-    scores = neurofinder_scores(gt, read_regions_coordinates(prediction), threshold)
+    pred = read_regions_coordinates(prediction)
+    scores = neurofinder_scores(gt, pred, threshold)
+    if as_json:
+        matches = neurofinder_matches(gt, pred, threshold) if pred else [-1] * len(gt)
+        scores = {"scores": scores, "n_truth": len(gt), "n_prediction": len(pred),
+                  "matches": [int(m) for m in matches]}
     click.echo(json.dumps(scores))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from neuronseg.deconvolution import deconvolve
 from neuronseg.io.outputs import atomic_output_dir
 from neuronseg.io.suite2p import DEFAULT_NEUROPIL_COEFFICIENT, write_suite2p_plane
