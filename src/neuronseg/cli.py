@@ -63,7 +63,7 @@ def cli(quiet, verbose):
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
             as_json, overwrite):
-    """Find cells in a movie: regions.json, labels.tif, traces.npy, summary.json, overlay.png."""
+    """Find cells in a movie: regions.json, labels.tif, rois.zip, traces.npy, summary.json, overlay.png, report.html."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
     from neuronseg.io.results import write_segmentation
@@ -86,7 +86,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
             from neuronseg.pipelines.suite2p_export import export_suite2p
 
             export_suite2p(seg, movie, suite2p_folder, fs, tau, diameter, overwrite)
-    summary = write_segmentation(seg, out, input_path, overwrite, truth_rois)
+    summary = write_segmentation(seg, out, input_path, overwrite, truth_rois, fs)
     line = f"{summary['n_rois']} cells → {out}"
     if nwb_path is not None:
         from neuronseg.io.nwb import write_nwb_atomically

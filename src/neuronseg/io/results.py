@@ -14,9 +14,10 @@ from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 from neuronseg.report import overlay, save_png
 
 
-def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None) -> dict:
+def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None,
+                       fs: float | None = None) -> dict:
     """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``traces.npy``,
-    ``summary.json`` and ``overlay.png``.
+    ``summary.json``, ``overlay.png`` and ``report.html``.
 
     Everything goes to a temporary folder renamed to ``out`` at the end. With ``truth``
     the Neurofinder scores go into ``summary.json`` and the overlay colours matched,
@@ -50,4 +51,20 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         if scores is not None:
             summary["scores"] = scores
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        (tmp / "report.html").write_text(_report(seg, summary, fs, truth, matches), encoding="utf-8")
     return summary
+
+
+def _report(seg, summary, fs, truth, matches) -> str:
+    from neuronseg.curation.features import trace_features
+    from neuronseg.html_report import html_report
+    from neuronseg.traces import delta_f_over_f
+
+    n_frames = seg.traces.shape[1]
+    if len(seg.rois) and n_frames >= 3:
+        # without a frame rate, the baseline window is a tenth of the movie (at least 100 frames)
+        dff = delta_f_over_f(seg.traces, fs, 60.0) if fs else delta_f_over_f(seg.traces, 1.0, max(100, n_frames / 10))
+        snr = trace_features(seg.traces)[:, 1]
+    else:
+        dff, snr = np.zeros((len(seg.rois), n_frames), np.float32), np.zeros(len(seg.rois))
+    return html_report(seg, summary, dff, snr, fs, truth, matches)
