@@ -7,6 +7,7 @@ import platform
 import time
 
 import numpy as np
+import tifffile
 
 from neuronseg.io.outputs import atomic_output_dir
 from neuronseg.io.rois import RoiSet, write_imagej_zip, write_label_tif, write_regions_json
@@ -30,6 +31,8 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         write_regions_json(seg.rois, tmp / "regions.json")
         write_label_tif(seg.rois, tmp / "labels.tif")
         write_imagej_zip(seg.rois, tmp / "rois.zip")  # opens in Fiji's ROI Manager
+        for name in ("mean", "correlation"):  # float32 summary images for Fiji and napari
+            tifffile.imwrite(tmp / f"{name}.tif", getattr(seg.summary, name).astype(np.float32))
         np.save(tmp / "traces.npy", seg.traces.astype(np.float32))
         matches = scores = None
         if truth is not None:

@@ -1,0 +1,1 @@
+"""napari plugin (npe2 manifest ``napari.yaml``): open result folders, save labels, segment a layer."""
