@@ -204,6 +204,51 @@ def demo(out, simulated, overwrite):
     click.echo(result["text"])
 
 
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--dataset", default=None, help="Dataset inside an HDF5/NWB file or Zarr group.")
+@click.option("--chunk-frames", type=int, default=None, help="Frames per Zarr chunk (default: about 64 MB).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing store.")
+def convert(input_path, out, dataset, chunk_frames, overwrite):
+    """Copy a movie into a Zarr store (OUT.zarr) chunked for neuronseg: whole frames, time chunks."""
+    from neuronseg.io.convert import convert_to_zarr
+
+    if chunk_frames is not None and chunk_frames < 1:
+        raise NeuronsegError("--chunk-frames must be ≥ 1")
+    info = convert_to_zarr(input_path, out, dataset, chunk_frames, overwrite)
+    click.echo(f"{info['frames']} frames of {info['shape'][0]}×{info['shape'][1]} {info['dtype']} → {out} "
+               f"(chunks of {info['chunk_frames']} frames)")
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Folder for all results.")
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler (default: a local cluster).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes of the local cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary table as JSON.")
+def batch(manifest, out, scheduler, workers, as_json):
+    """Run segment or curate on every recording of MANIFEST (CSV or YAML) with Dask.
+
+    Results go to OUT/<name>/; finished recordings are skipped on a rerun, failed ones run
+    again; OUT/batch_summary.csv lists status, seconds and ROI count per recording.
+    """
+    from neuronseg.pipelines.batch import read_manifest, run_batch
+
+    if workers < 1:
+        raise NeuronsegError("--workers must be ≥ 1")
+    table = run_batch(read_manifest(manifest), out, scheduler, workers)
+    if as_json:
+        click.echo(json.dumps(table))
+    else:
+        for row in table:
+            click.echo(f"{row['name']:<24} {row['status']:<26} {row['seconds']:>8} s  {row['n_rois'] if row['n_rois'] is not None else '-':>6}  {row['error']}")
+    failed = sum(r["status"] == "failed" for r in table)
+    if failed:
+        click.echo(f"{failed} of {len(table)} recordings failed; see {out / 'batch_summary.csv'}", err=True)
+        sys.exit(1)
+
+
 @cli.group()
 def train():
     """Train a model on labelled recordings."""

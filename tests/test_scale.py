@@ -1,0 +1,61 @@
+"""Zarr conversion and many recordings with Dask (`convert`, `batch`)."""
+
+import csv
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from neuronseg.cli import cli
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.movies import open_movie
+from neuronseg.pipelines.batch import read_manifest, run_batch
+
+
+def test_convert_copies_the_movie_into_time_chunked_zarr(tmp_path, small_recording):
+    import zarr
+
+    tifffile.imwrite(tmp_path / "m.tif", small_recording.movie, compression="zlib")
+    res = CliRunner().invoke(cli, ["convert", str(tmp_path / "m.tif"), str(tmp_path / "m.zarr"), "--chunk-frames", "64"])
+    assert res.exit_code == 0, res.output
+    array = zarr.open_group(str(tmp_path / "m.zarr"), mode="r")["movie"]
+    assert array.chunks == (64,) + small_recording.movie.shape[1:]  # whole frames, time chunks
+    with open_movie(tmp_path / "m.zarr") as movie:
+        np.testing.assert_array_equal(movie[:], small_recording.movie)
+    again = CliRunner().invoke(cli, ["convert", str(tmp_path / "m.tif"), str(tmp_path / "m.zarr")])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_manifest_rows_become_recordings(tmp_path):
+    (tmp_path / "m.yaml").write_text("- path: a/movie.tif\n  diameter: 9\n- {path: b/movie.tif, job: curate, movie: b.tif}\n")
+    recs = read_manifest(tmp_path / "m.yaml")
+    assert [r.name for r in recs] == ["a_movie", "b_movie"]  # unique names from the paths
+    assert recs[0].options == {"diameter": 9} and recs[1].job == "curate"
+    assert recs[1].options["movie"] == str(tmp_path / "b.tif")  # relative to the manifest
+    (tmp_path / "bad.csv").write_text("path,job\nx.tif,train\n")
+    with pytest.raises(NeuronsegError, match="job 'train'"):
+        read_manifest(tmp_path / "bad.csv")
+
+
+def test_batch_runs_skips_finished_and_reports_failures(tmp_path, small_recording):
+    for i in range(3):
+        (tmp_path / f"r{i}").mkdir()
+        tifffile.imwrite(tmp_path / f"r{i}" / "movie.tif", small_recording.movie[:, i * 8 :, :])
+    (tmp_path / "broken.tif").write_bytes(b"not a tiff")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,fs\nr0/movie.tif,7\nr1/movie.tif,7\nr2/movie.tif,\nbroken.tif,\n")
+    out = tmp_path / "out"
+    table = run_batch(read_manifest(manifest), out, workers=2)
+    status = {r["name"]: r["status"] for r in table}
+    assert status == {"r0_movie": "done", "r1_movie": "done", "r2_movie": "done", "broken": "failed"}
+    assert all((out / n / "summary.json").exists() for n in ("r0_movie", "r1_movie", "r2_movie"))
+    assert not (out / "broken").exists()  # nothing half-written
+    with open(out / "batch_summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["done", "done", "done", "failed"] and int(rows[0]["n_rois"]) > 0
+    # a rerun runs only what is not finished
+    again = run_batch(read_manifest(manifest), out, workers=1)
+    assert [r["status"] for r in again] == ["skipped (finished before)"] * 3 + ["failed"]
+    res = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out), "--workers", "1"])
+    assert res.exit_code == 1 and "1 of 4 recordings failed" in res.output
