@@ -59,3 +59,18 @@ def test_batch_runs_skips_finished_and_reports_failures(tmp_path, small_recordin
     assert [r["status"] for r in again] == ["skipped (finished before)"] * 3 + ["failed"]
     res = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out), "--workers", "1"])
     assert res.exit_code == 1 and "1 of 4 recordings failed" in res.output
+
+
+def test_memory_limit_sets_the_chunks_not_the_result(tmp_path, small_recording):
+    from neuronseg.io.movies import Movie, _ArrayReader
+    from neuronseg.pipelines.segment import chunk_frames_for, segment_movie
+
+    assert chunk_frames_for(None, (96, 96), np.uint16) is None
+    assert chunk_frames_for(10, (96, 96), np.uint16) < chunk_frames_for(100, (96, 96), np.uint16)
+    movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
+    free = segment_movie(movie, "classical")
+    tight = segment_movie(movie, "classical", memory_limit_mb=3)  # chunks of a few frames
+    assert [p.tolist() for p in tight.rois.pixels] == [p.tolist() for p in free.rois.pixels]
+    np.testing.assert_allclose(tight.traces, free.traces, rtol=1e-5)
+    with pytest.raises(NeuronsegError, match="too small"):
+        segment_movie(movie, "classical", memory_limit_mb=0.5)

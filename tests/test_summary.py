@@ -77,3 +77,13 @@ def test_segment_correlations_match_pooling_then_direct_correlation(rng):
             assert feats[seg, k, r, c] == pytest.approx(direct, abs=1e-4)
     np.testing.assert_allclose(disco_features(movie, pool=3, n_segments=4, offsets=offsets), feats, atol=1e-6)
     assert s.n_frames == 53
+
+
+def test_summary_does_not_depend_on_the_chunk_length():
+    rng = np.random.default_rng(5)
+    movie = rng.normal(100, 10, (61, 20, 24)).astype(np.float32)
+    movie[:, 5:9, 5:9] += rng.normal(0, 20, (61, 1, 1)).astype(np.float32)  # a correlated patch
+    results = [summarize(_chunks(movie, sizes), movie.shape[1:], temporal_bin=3) for sizes in ([7] * 9, [50, 11], [61])]
+    for other in results[1:]:
+        np.testing.assert_allclose(other.correlation, results[0].correlation, atol=1e-5)
+        np.testing.assert_allclose(other.mean, results[0].mean, rtol=1e-6)

@@ -59,10 +59,12 @@ def cli(quiet, verbose):
 @click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).")
 @click.option("--tau", type=float, default=1.0, show_default=True,
               help="Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).")
+@click.option("--memory-limit", type=float, default=None,
+              help="MB for the streaming passes over the movie (sets the time-chunk length; default ~64 MB chunks).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
-            as_json, overwrite):
+            memory_limit, as_json, overwrite):
     """Find cells in a movie: regions.json, labels.tif, rois.zip, traces.npy, summary.json, overlay.png, report.html."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -81,7 +83,8 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
-        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device)
+        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
+                            memory_limit_mb=memory_limit)
         if suite2p_folder is not None:
             from neuronseg.pipelines.suite2p_export import export_suite2p
 

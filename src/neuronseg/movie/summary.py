@@ -143,6 +143,7 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
     corr = NeighbourCorrelation(frame_shape)
     moments = RunningMoments(frame_shape)
     vmax = np.full(frame_shape, -np.inf, np.float32)
+    carry = np.zeros((0,) + tuple(frame_shape), np.float32)
     for t0, chunk in chunks:
         chunk = np.asarray(chunk, dtype=np.float32)
         if not np.isfinite(chunk).all():
@@ -156,10 +157,16 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
             consume(chunk)
         n_raw = len(chunk)
         np.maximum(vmax, chunk.max(axis=0), out=vmax)
-        if temporal_bin > 1 and len(chunk) >= temporal_bin:
+        if temporal_bin > 1:
+            # bins may straddle chunks: carry the frames that do not fill a bin into the next
+            # chunk, so the result does not depend on the chunk length
+            if len(carry):
+                chunk = np.concatenate([carry, chunk])
             t = len(chunk) // temporal_bin * temporal_bin
+            carry = chunk[t:]
             chunk = chunk[:t].reshape(-1, temporal_bin, *frame_shape).mean(axis=1)
-        corr.update(chunk)
+        if len(chunk):
+            corr.update(chunk)
         if progress is not None:
             progress(n_raw)
     if moments.n == 0:

@@ -52,7 +52,33 @@ def _timed(seconds: dict, name: str):
     seconds[name] = round(time.perf_counter() - t, 3)
 
 
-def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu") -> Segmentation:
+#: float32 copies of a time chunk alive at once in the summary pass (the chunk, products with
+#: shifted neighbours, the temporally binned copy, consumers' work)
+CHUNK_COPIES = 6
+#: per-pixel float64 accumulators of the summary pass (moments, neighbour correlations, max…)
+PIXEL_ACCUMULATORS = 24
+
+
+def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int | None:
+    """Frames per time chunk so that the streaming passes stay under ``memory_limit_mb``
+    (beyond the interpreter and libraries themselves); None keeps the default (~64 MB chunks)."""
+    if memory_limit_mb is None:
+        return None
+    from neuronseg.io.movies import default_chunk_frames
+
+    pixels = frame_shape[0] * frame_shape[1]
+    fixed_mb = PIXEL_ACCUMULATORS * 8 * pixels / 2**20
+    per_frame_mb = CHUNK_COPIES * 4 * pixels / 2**20
+    if memory_limit_mb < fixed_mb + per_frame_mb:
+        raise NeuronsegError(
+            f"--memory-limit {memory_limit_mb:g} MB is too small for {frame_shape[0]}×{frame_shape[1]} frames; "
+            f"the per-pixel images and one frame need about {fixed_mb + per_frame_mb:.0f} MB"
+        )
+    return default_chunk_frames(frame_shape, dtype, megabytes=(memory_limit_mb - fixed_mb) / CHUNK_COPIES)
+
+
+def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
+                  memory_limit_mb: float | None = None) -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
@@ -67,6 +93,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         A DISCo model folder (default: the shipped one).
     device : str
         Torch device for the network ("cpu", "cuda", …).
+    memory_limit_mb : float, optional
+        Working-set budget of the streaming passes; sets the time-chunk length.
 
     Returns
     -------
@@ -77,6 +105,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     seconds: dict[str, float] = {}
     consumers, disco = [], None
+    chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
@@ -84,7 +113,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
         consumers.append(features)
     with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
-        summary = summarize(movie.chunks(), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
+        summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
     if disco is not None:
         with _timed(seconds, "network"):
             probs = disco.predict(features.finish(), image_channels(summary.mean, disco.config))
@@ -98,5 +127,5 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             rois = segment_classical(summary, params)
         parameters = params.as_dict()
     with _timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
-        traces = extract_traces(movie.chunks(), rois, movie.n_frames, progress=tick)
+        traces = extract_traces(movie.chunks(chunk), rois, movie.n_frames, progress=tick)
     return Segmentation(rois, traces, summary, method, parameters, seconds)
