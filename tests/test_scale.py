@@ -74,3 +74,34 @@ def test_memory_limit_sets_the_chunks_not_the_result(tmp_path, small_recording):
     np.testing.assert_allclose(tight.traces, free.traces, rtol=1e-5)
     with pytest.raises(NeuronsegError, match="too small"):
         segment_movie(movie, "classical", memory_limit_mb=0.5)
+
+
+def test_tiled_summary_gives_the_same_cells(tmp_path, small_recording):
+    from neuronseg.io.movies import Movie, _ArrayReader
+    from neuronseg.pipelines.segment import segment_movie
+    from neuronseg.pipelines.tiles import tile_grid
+
+    tiles = tile_grid((96, 96), 40)
+    assert len(tiles) == 9 and tiles[4].core == (40, 80, 40, 80) and tiles[4].outer == (38, 82, 38, 82)
+    movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
+    whole = segment_movie(movie, "classical")
+    tiled = segment_movie(movie, "classical", tile_size=40)
+    np.testing.assert_allclose(tiled.summary.correlation, whole.summary.correlation, atol=1e-5)
+    assert [p.tolist() for p in tiled.rois.pixels] == [p.tolist() for p in whole.rois.pixels]
+    with pytest.raises(NeuronsegError, match="at least 8"):
+        segment_movie(movie, "classical", tile_size=4)
+
+
+def test_tiles_as_dask_tasks(tmp_path, small_recording):
+    from dask.distributed import Client, LocalCluster
+
+    from neuronseg.pipelines.segment import segment_movie
+
+    path = tmp_path / "m.zarr"
+    tifffile.imwrite(tmp_path / "m.tif", small_recording.movie)
+    CliRunner().invoke(cli, ["convert", str(tmp_path / "m.tif"), str(path)])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, open_movie(path) as movie:
+        tiled = segment_movie(movie, "classical", tile_size=48, client=client)
+        whole = segment_movie(movie, "classical")
+    assert [p.tolist() for p in tiled.rois.pixels] == [p.tolist() for p in whole.rois.pixels]

@@ -61,10 +61,14 @@ def cli(quiet, verbose):
               help="Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).")
 @click.option("--memory-limit", type=float, default=None,
               help="MB for the streaming passes over the movie (sets the time-chunk length; default ~64 MB chunks).")
+@click.option("--tile-size", type=int, default=None,
+              help="Compute the summary images in spatial tiles of N×N pixels (classical method); same cells as untiled.")
+@click.option("--scheduler", default=None,
+              help="With --tile-size: a Dask scheduler address; each tile becomes a task (workers must see INPUT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
-            memory_limit, as_json, overwrite):
+            memory_limit, tile_size, scheduler, as_json, overwrite):
     """Find cells in a movie: regions.json, labels.tif, rois.zip, traces.npy, summary.json, overlay.png, report.html."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -83,8 +87,19 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
-        seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
-                            memory_limit_mb=memory_limit)
+        if scheduler and tile_size is None:
+            raise NeuronsegError("--scheduler spreads the tiles of --tile-size; give --tile-size too")
+        client = None
+        if scheduler:
+            from dask.distributed import Client
+
+            client = Client(scheduler)
+        try:
+            seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
+                                memory_limit_mb=memory_limit, tile_size=tile_size, client=client, dataset=dataset)
+        finally:
+            if client is not None:
+                client.close()
         if suite2p_folder is not None:
             from neuronseg.pipelines.suite2p_export import export_suite2p
 

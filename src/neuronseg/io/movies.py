@@ -34,6 +34,12 @@ class _Reader:
     def read(self, t0: int, t1: int) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def read_window(self, t0: int, t1: int, window) -> np.ndarray:
+        """Frames ``t0:t1`` cut to ``window = (r0, r1, c0, c1)``; formats that store whole
+        frames decode them whole, chunked arrays override this to read only the window."""
+        r0, r1, c0, c1 = window
+        return self.read(t0, t1)[:, r0:r1, c0:c1]
+
     def close(self) -> None:
         pass
 
@@ -148,6 +154,12 @@ class _ArrayReader(_Reader):
     def read(self, t0, t1):
         index = (0,) * self._lead + (slice(t0, t1),)
         return np.asarray(self._array[index]).reshape((-1,) + self.shape[1:])
+
+    def read_window(self, t0, t1, window):
+        if len(self._array.shape) != 3:  # squeezed axes: cut after the plain read
+            return super().read_window(t0, t1, window)
+        r0, r1, c0, c1 = window
+        return np.asarray(self._array[t0:t1, r0:r1, c0:c1])  # Zarr/HDF5 decode only the chunks hit
 
     def close(self):
         if self._closer is not None:
@@ -270,15 +282,28 @@ class Movie:
             return self[key[0]][(slice(None),) + key[1:] if isinstance(key[0], slice) else key[1:]]
         raise TypeError("index a Movie with an int, a slice, or a tuple starting with one")
 
-    def chunks(self, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    def chunks(self, size: int | None = None, window=None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(t0, frames)`` over the whole movie, ``size`` frames at a time.
 
-        With no size, chunks hold about 64 MB of frames.
+        With no size, chunks hold about 64 MB of frames. ``window = (r0, r1, c0, c1)`` cuts
+        every frame to that rectangle (rows and columns, ends excluded).
         """
         if size is None:
-            size = default_chunk_frames(self.frame_shape, self.dtype)
+            shape = self.frame_shape if window is None else (window[1] - window[0], window[3] - window[2])
+            size = default_chunk_frames(shape, self.dtype)
         for t0 in range(0, self.n_frames, size):
-            yield t0, self.read(t0, t0 + size)
+            if window is None:
+                yield t0, self.read(t0, t0 + size)
+            else:
+                yield t0, self._read_window(t0, min(self.n_frames, t0 + size), window)
+
+    def _read_window(self, t0: int, t1: int, window) -> np.ndarray:
+        try:
+            return self._reader.read_window(t0, t1, window)
+        except NeuronsegError:
+            raise
+        except Exception as exc:
+            raise NeuronsegError(f"{self.path}: could not read frames {t0}–{t1 - 1} ({type(exc).__name__}: {exc})") from exc
 
     def close(self) -> None:
         self._reader.close()

@@ -118,7 +118,8 @@ class Summary:
     n_frames: int
 
 
-def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consumers=()) -> Summary:
+def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consumers=(),
+              require_variation: bool = True) -> Summary:
     """Mean, max, std and local-correlation images in one pass over ``(t0, chunk)`` pairs.
 
     Parameters
@@ -138,7 +139,8 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
     Raises
     ------
     NeuronsegError
-        When the movie holds NaN/inf values or does not vary over time.
+        When the movie holds NaN/inf values or (with ``require_variation``) does not vary
+        over time; a tile of a larger field may be constant, so tiling turns that check off.
     """
     corr = NeighbourCorrelation(frame_shape)
     moments = RunningMoments(frame_shape)
@@ -173,7 +175,7 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
         raise NeuronsegError("the movie has no frames")
     var = moments.variance()
     scale = max(1.0, float(np.abs(moments.ref).max()))
-    if not np.any(var > 1e-10 * scale**2):
+    if require_variation and not np.any(var > 1e-10 * scale**2):
         raise NeuronsegError("the movie does not vary over time (constant frames): nothing to segment")
     return Summary(
         mean=moments.mean().astype(np.float32),

@@ -78,7 +78,8 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
-                  memory_limit_mb: float | None = None) -> Segmentation:
+                  memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
+                  dataset: str | None = None) -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
@@ -95,6 +96,9 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         Torch device for the network ("cpu", "cuda", …).
     memory_limit_mb : float, optional
         Working-set budget of the streaming passes; sets the time-chunk length.
+    tile_size : int, optional
+        Compute the summary images in spatial tiles of this many pixels (classical method);
+        with ``client`` (a dask.distributed Client) each tile is a task on the cluster.
 
     Returns
     -------
@@ -112,8 +116,18 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
         features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
         consumers.append(features)
-    with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
-        summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick, consumers=consumers)
+    if tile_size is not None:
+        if disco is not None:
+            raise NeuronsegError("--tile-size works with --method classical for now (DISCo's features are not tiled yet)")
+        from neuronseg.pipelines.tiles import tile_grid, tiled_summarize
+
+        n_tiles = len(tile_grid(movie.frame_shape, tile_size))
+        with _timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
+            summary = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick)
+    else:
+        with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
+            summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick,
+                                consumers=consumers)
     if disco is not None:
         with _timed(seconds, "network"):
             probs = disco.predict(features.finish(), image_channels(summary.mean, disco.config))
