@@ -82,7 +82,7 @@ def test_tiled_summary_gives_the_same_cells(tmp_path, small_recording):
     from neuronseg.pipelines.tiles import tile_grid
 
     tiles = tile_grid((96, 96), 40)
-    assert len(tiles) == 9 and tiles[4].core == (40, 80, 40, 80) and tiles[4].outer == (38, 82, 38, 82)
+    assert len(tiles) == 9 and tiles[4].core == (40, 80, 40, 80) and tiles[4].outer == (36, 84, 36, 84)
     movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
     whole = segment_movie(movie, "classical")
     tiled = segment_movie(movie, "classical", tile_size=40)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import resource
 import time
 from contextlib import contextmanager
@@ -114,27 +115,39 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
-        features = disco.feature_consumer(movie.frame_shape, movie.n_frames)
-        consumers.append(features)
+        consumers.append(disco.feature_consumer(movie.frame_shape, movie.n_frames))
+    features = None
     if tile_size is not None:
-        if disco is not None:
-            raise NeuronsegError("--tile-size works with --method classical for now (DISCo's features are not tiled yet)")
         from neuronseg.pipelines.tiles import tile_grid, tiled_summarize
 
+        factory = None
+        if disco is not None:
+            whole = consumers.pop()  # checked the movie's length; each tile makes its own consumer
+            factory = functools.partial(type(whole), n_frames=movie.n_frames, pool=whole.pool,
+                                        n_segments=len(whole.bounds) - 1, offsets=whole.offsets)
         n_tiles = len(tile_grid(movie.frame_shape, tile_size))
         with _timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
-            summary = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick)
+            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick, features=factory)
+        summary, features = result if factory is not None else (result, None)
     else:
         with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
             summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick,
                                 consumers=consumers)
+        if disco is not None:
+            features = consumers[0].finish()
     if disco is not None:
         with _timed(seconds, "network"):
-            probs = disco.predict(features.finish(), image_channels(summary.mean, disco.config))
+            images = image_channels(summary.mean, disco.config)
+            if tile_size is None:
+                probs = disco.predict(features, images)
+            else:
+                from neuronseg.pipelines.tiles import predict_tiled
+
+                probs = predict_tiled(disco.predict, features, images, tile_size)
         with _timed(seconds, "instances"):
             rois = disco.instances(probs)
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
-                      "pool_used": features.pool, "thresholds": disco.thresholds, "device": disco.device}
+                      "pool_used": disco.pool_for(movie.n_frames), "thresholds": disco.thresholds, "device": disco.device}
     else:
         params = params or ClassicalParams()
         with _timed(seconds, "detect"):

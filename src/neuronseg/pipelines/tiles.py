@@ -17,7 +17,7 @@ import numpy as np
 from neuronseg.errors import NeuronsegError
 from neuronseg.movie.summary import Summary, summarize
 
-HALO = 2  #: pixels beyond a tile's core that its correlations need (offsets reach 1 px)
+HALO = 4  #: pixels beyond a tile's core that its correlations need (summary offsets reach 1 px, DISCo's 3)
 
 
 @dataclass(frozen=True)
@@ -40,27 +40,36 @@ def tile_grid(frame_shape, tile_size: int, halo: int = HALO) -> list[Tile]:
     return tiles
 
 
-def tile_summary(movie, tile: Tile, temporal_bin: int = 3, chunk: int | None = None) -> dict:
-    """Summary images of one tile's core (a dict of arrays, small enough to send over a network)."""
+def tile_summary(movie, tile: Tile, temporal_bin: int = 3, chunk: int | None = None, features=None) -> dict:
+    """Summary images of one tile's core (a dict of arrays, small enough to send over a network).
+
+    ``features(shape)`` makes a streaming consumer (DISCo's segment correlations) for the
+    tile's outer shape; its ``finish()`` output ``(..., h, w)`` is cut to the core as well.
+    """
     R0, R1, C0, C1 = tile.outer
+    consumer = features((R1 - R0, C1 - C0)) if features is not None else None
     s = summarize(movie.chunks(chunk, window=tile.outer), (R1 - R0, C1 - C0), temporal_bin=temporal_bin,
-                  require_variation=False)
+                  consumers=[consumer] if consumer is not None else (), require_variation=False)
     r0, r1, c0, c1 = tile.core
     inner = (slice(r0 - R0, r1 - R0), slice(c0 - C0, c1 - C0))
-    return {"tile": tile, "n_frames": s.n_frames,
+    part = {"tile": tile, "n_frames": s.n_frames,
             **{name: getattr(s, name)[inner] for name in ("mean", "max", "std", "correlation")}}
+    if consumer is not None:
+        part["features"] = consumer.finish()[(Ellipsis,) + inner]
+    return part
 
 
-def _tile_task(path, dataset, tile: Tile, temporal_bin: int, chunk) -> dict:
+def _tile_task(path, dataset, tile: Tile, temporal_bin: int, chunk, features) -> dict:
     from neuronseg.io.movies import open_movie
 
     with open_movie(path, dataset) as movie:
-        return tile_summary(movie, tile, temporal_bin, chunk)
+        return tile_summary(movie, tile, temporal_bin, chunk, features)
 
 
 def tiled_summarize(movie, tile_size: int, temporal_bin: int = 3, chunk: int | None = None, client=None,
-                    dataset: str | None = None, progress=None) -> Summary:
-    """The movie's :class:`Summary`, computed tile by tile and stitched.
+                    dataset: str | None = None, progress=None, features=None):
+    """The movie's :class:`Summary`, computed tile by tile and stitched; with ``features`` (a
+    consumer factory, see :func:`tile_summary`) also the stitched features: ``(Summary, array)``.
 
     With a ``dask.distributed.Client`` each tile is a task that opens ``movie.path`` itself
     (give ``dataset`` for HDF5/NWB/Zarr groups), so the workers need to see the file.
@@ -69,13 +78,14 @@ def tiled_summarize(movie, tile_size: int, temporal_bin: int = 3, chunk: int | N
     if client is None:
         parts = []
         for t in tiles:
-            parts.append(tile_summary(movie, t, temporal_bin, chunk))
+            parts.append(tile_summary(movie, t, temporal_bin, chunk, features))
             if progress is not None:
                 progress(1)
     else:
         from dask.distributed import as_completed
 
-        futures = [client.submit(_tile_task, str(movie.path), dataset, t, temporal_bin, chunk, pure=False) for t in tiles]
+        futures = [client.submit(_tile_task, str(movie.path), dataset, t, temporal_bin, chunk, features, pure=False)
+                   for t in tiles]
         parts = []
         for future in as_completed(futures):
             parts.append(future.result())
@@ -89,4 +99,31 @@ def tiled_summarize(movie, tile_size: int, temporal_bin: int = 3, chunk: int | N
     scale = max(1.0, float(np.abs(field["mean"]).max()))
     if not np.any(field["std"] > 1e-5 * scale):
         raise NeuronsegError("the movie does not vary over time (constant frames): nothing to segment")
-    return Summary(n_frames=parts[0]["n_frames"], **field)
+    summary = Summary(n_frames=parts[0]["n_frames"], **field)
+    if features is None:
+        return summary
+    lead = parts[0]["features"].shape[:-2]
+    stitched = np.zeros(lead + tuple(movie.frame_shape), np.float32)
+    for part in parts:
+        r0, r1, c0, c1 = part["tile"].core
+        stitched[..., r0:r1, c0:c1] = part["features"]
+    return summary, stitched
+
+
+def predict_tiled(predict, features: np.ndarray, images: np.ndarray, tile_size: int, margin: int = 32) -> np.ndarray:
+    """``predict(features, images)`` over overlapping tiles, keeping each tile's core.
+
+    A U-Net sees further than any practical margin, so probabilities near a seam can differ
+    slightly from one pass over the whole field; ``margin`` pixels of context on every side
+    keep that difference small, and the instances are formed once on the stitched field.
+    """
+    h, w = images.shape[-2:]
+    out = None
+    for t in tile_grid((h, w), tile_size, halo=margin):
+        R0, R1, C0, C1 = t.outer
+        probs = predict(features[..., R0:R1, C0:C1], images[..., R0:R1, C0:C1])
+        if out is None:
+            out = np.zeros((probs.shape[0], h, w), np.float32)
+        r0, r1, c0, c1 = t.core
+        out[:, r0:r1, c0:c1] = probs[:, r0 - R0 : r1 - R0, c0 - C0 : c1 - C0]
+    return out
