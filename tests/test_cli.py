@@ -43,6 +43,10 @@ def test_segment_writes_the_contract_files(runner, tmp_path, movie_file, small_r
     traces = np.load(out / "traces.npy")
     assert traces.shape == (len(regions), 200) and traces.dtype == np.float32
     assert labels.max() == len(regions) == summary["n_rois"] > 0
+    dff, raster = np.load(out / "dff.npy"), np.load(out / "raster.npy")
+    assert dff.shape == raster.shape == traces.shape and raster.dtype == bool
+    assert raster.sum() == summary["n_events"] > 0  # the simulated cells fire
+    assert np.load(out / "neuropil.npy").shape == traces.shape and (out / "raster.png").exists()
     from neuronseg.io.rois import read_imagej_zip, read_regions_json
 
     fiji = read_imagej_zip(out / "rois.zip", labels.shape)  # the same cells for Fiji's ROI Manager

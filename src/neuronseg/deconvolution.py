@@ -49,6 +49,6 @@ def deconvolve(traces: np.ndarray, fs: float, tau: float = 1.0, baseline_seconds
     traces = np.asarray(traces, np.float32)
     if traces.size == 0:
         return traces.copy()
-    detrended = traces - baseline(traces, fs, baseline_seconds)
+    detrended = traces - baseline(traces, fs, baseline_seconds, method="maximin")
     g = float(np.exp(-1.0 / (tau * fs)))
     return np.stack([oasis_ar1(row, g)[1] for row in detrended]).astype(np.float32)

@@ -35,31 +35,85 @@ def extract_traces(chunks, rois: RoiSet, n_frames: int, progress=None) -> np.nda
     return out
 
 
-def baseline(traces: np.ndarray, fs: float, window_seconds: float = 60.0, sigma_seconds: float = 1.0) -> np.ndarray:
-    """F0 of each trace: Gaussian-smoothed, then a running minimum and a running maximum over
-    ``window_seconds`` ("maximin", as Suite2p does).
+NEUROPIL_COEFFICIENT = 0.7  #: share of the surround's signal subtracted from a ROI (Suite2p's default)
 
-    The minimum ignores transients, which are brief and upward; the maximum that follows
-    undoes the minimum's lag, so a slow linear drift (bleaching) is followed exactly, where a
-    running low percentile sits below it by a constant.
+
+def baseline(traces: np.ndarray, fs: float, window_seconds: float = 60.0, method: str = "percentile",
+             percentile: float = 8.0, sigma_seconds: float = 1.0) -> np.ndarray:
+    """F0 of each trace over a running window of ``window_seconds``.
+
+    ``percentile``: the running ``percentile``-th value; transients are brief and upward, so
+    a low percentile ignores them. ``maximin``: Gaussian smoothing, then a running minimum
+    and a running maximum (Suite2p's); the maximum undoes the minimum's lag, so a linear
+    drift (bleaching) is followed exactly, where a low percentile sits a constant below it.
+    Deconvolution needs that (a constant offset would become a steady spike train).
     """
-    from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d
+    from scipy.ndimage import gaussian_filter1d, maximum_filter1d, minimum_filter1d, percentile_filter
 
     traces = np.asarray(traces, np.float32)
     size = max(3, min(traces.shape[1], int(round(window_seconds * fs))))
-    smooth = gaussian_filter1d(traces, max(sigma_seconds * fs, 0.5), axis=1, mode="nearest")
-    return maximum_filter1d(minimum_filter1d(smooth, size, axis=1, mode="nearest"), size, axis=1, mode="nearest")
+    if method == "percentile":
+        return percentile_filter(traces, percentile, size=(1, size | 1), mode="nearest")
+    if method == "maximin":
+        smooth = gaussian_filter1d(traces, max(sigma_seconds * fs, 0.5), axis=1, mode="nearest")
+        return maximum_filter1d(minimum_filter1d(smooth, size, axis=1, mode="nearest"), size, axis=1, mode="nearest")
+    raise ValueError(f"unknown baseline method '{method}'")
 
 
 def delta_f_over_f(traces: np.ndarray, fs: float, window_seconds: float = 60.0) -> np.ndarray:
-    """ΔF/F = (F − F0) / F0 with F0 from :func:`baseline`, floored at a small positive value so
-    that dim or background-subtracted ROIs do not divide by zero."""
+    """ΔF/F = (F − F0) / F0 with F0 a running 8th percentile (:func:`baseline`), floored at a
+    small positive value so that dim or neuropil-corrected ROIs do not divide by zero."""
     traces = np.asarray(traces, np.float32)
     if traces.size == 0:
         return traces.copy()
     f0 = baseline(traces, fs, window_seconds)
     floor = max(1e-3 * float(np.abs(traces).max()), 1e-6)
     return ((traces - f0) / np.maximum(f0, floor)).astype(np.float32)
+
+
+def detect_events(dff: np.ndarray, fs: float, rise_seconds: float = 0.1, decay_seconds: float = 1.0,
+                  k: float = 4.0) -> np.ndarray:
+    """Binary raster ``(ROIs, frames)``: True at the peak of each calcium transient.
+
+    A 1-D Difference of Gaussians (σ = ``rise_seconds`` minus σ = ``decay_seconds``) keeps
+    transients and removes both shot noise and slow drift; a frame is part of an event where
+    the response exceeds ``k`` robust SDs of that ROI's response, and each run of such frames
+    marks one event at its maximum.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    dff = np.asarray(dff, np.float32)
+    raster = np.zeros(dff.shape, bool)
+    if dff.size == 0:
+        return raster
+    fast = gaussian_filter1d(dff, max(rise_seconds * fs, 0.5), axis=1, mode="nearest")
+    slow = gaussian_filter1d(dff, max(decay_seconds * fs, 1.0), axis=1, mode="nearest")
+    dog = fast - slow
+    med = np.median(dog, axis=1, keepdims=True)
+    noise = 1.4826 * np.median(np.abs(dog - med), axis=1, keepdims=True)
+    above = dog > med + k * np.maximum(noise, 1e-9)
+    for i, row in enumerate(above):
+        edges = np.flatnonzero(np.diff(np.r_[0, row.astype(np.int8), 0]))
+        for start, end in zip(edges[::2], edges[1::2]):
+            raster[i, start + int(np.argmax(dog[i, start:end]))] = True
+    return raster
+
+
+def activity(traces: np.ndarray, neuropil: np.ndarray | None, fs: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(dff, raster)`` of ROI traces after neuropil subtraction.
+
+    Without a frame rate the time scales are taken in frames as if at 10 Hz (a 600-frame
+    baseline window, transients of a few frames); give ``fs`` for the real ones.
+    """
+    f = np.asarray(traces, np.float32)
+    if neuropil is not None:
+        # keep the ROI's own level: subtract only the surround's fluctuation around its median
+        f = f - NEUROPIL_COEFFICIENT * (neuropil - np.median(neuropil, axis=1, keepdims=True))
+    rate = fs or 10.0
+    if f.shape[1] < 3:
+        return np.zeros_like(f), np.zeros(f.shape, bool)
+    dff = delta_f_over_f(f, rate)
+    return dff, detect_events(dff, rate)
 
 
 def neuropil_rois(rois: RoiSet, gap: int = 2, min_pixels: int = 350, max_growth: int = 60) -> RoiSet:

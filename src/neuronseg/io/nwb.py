@@ -101,7 +101,7 @@ def write_nwb(path, seg, source, fs: float, dff: np.ndarray | None = None, descr
             ophys.add(d)
             d.add_roi_response_series(RoiResponseSeries(
                 name="RoiResponseSeries", data=np.ascontiguousarray(dff.T, np.float32), rois=region,
-                unit="n.a.", rate=float(fs), description="ΔF/F against a running maximin baseline (60 s)"))
+                unit="n.a.", rate=float(fs), description="ΔF/F of the neuropil-corrected trace against a running 8th percentile (60 s)"))
     images = Images(name="SummaryImages", description="summary images of the movie")
     for name in ("mean", "correlation", "max", "std"):
         images.add_image(GrayscaleImage(name=name, data=np.asarray(getattr(seg.summary, name), np.float32)))
@@ -143,14 +143,14 @@ def write_nwb_atomically(path, seg, source, fs: float, overwrite: bool = False) 
     """:func:`write_nwb` with ΔF/F, into a hidden temporary file renamed to ``path`` on success."""
     import os
 
-    from neuronseg.traces import delta_f_over_f
+    from neuronseg.traces import activity
 
     path = Path(path)
     if path.exists() and not overwrite:
         raise NeuronsegError(f"{path} already exists; choose another file or pass --overwrite")
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.nwb")
     try:
-        write_nwb(tmp, seg, source, fs, dff=delta_f_over_f(seg.traces, fs))
+        write_nwb(tmp, seg, source, fs, dff=activity(seg.traces, seg.neuropil, fs)[0])
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -13,12 +13,14 @@ from neuronseg.io.outputs import atomic_output_dir
 from neuronseg.io.rois import RoiSet, write_imagej_zip, write_label_tif, write_regions_json
 from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 from neuronseg.report import overlay, save_png
+from neuronseg.traces import activity
 
 
 def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None,
                        fs: float | None = None) -> dict:
-    """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``traces.npy``,
-    ``summary.json``, ``overlay.png`` and ``report.html``.
+    """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``mean.tif``,
+    ``correlation.tif``, ``traces.npy``, ``neuropil.npy``, ``dff.npy``, ``raster.npy`` (events,
+    ROIs × frames), ``raster.png``, ``summary.json``, ``overlay.png`` and ``report.html``.
 
     Everything goes to a temporary folder renamed to ``out`` at the end. With ``truth``
     the Neurofinder scores go into ``summary.json`` and the overlay colours matched,
@@ -34,6 +36,12 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         for name in ("mean", "correlation"):  # float32 summary images for Fiji and napari
             tifffile.imwrite(tmp / f"{name}.tif", getattr(seg.summary, name).astype(np.float32))
         np.save(tmp / "traces.npy", seg.traces.astype(np.float32))
+        dff, raster = activity(seg.traces, seg.neuropil, fs)
+        np.save(tmp / "dff.npy", dff)
+        np.save(tmp / "raster.npy", raster)
+        save_png(raster_image(raster), tmp / "raster.png", min_size=512)
+        if seg.neuropil is not None:
+            np.save(tmp / "neuropil.npy", seg.neuropil.astype(np.float32))
         matches = scores = None
         if truth is not None:
             scores = neurofinder_scores(truth, seg.rois)
@@ -46,6 +54,8 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
             "n_frames": int(seg.summary.n_frames),
             "frame_shape": list(seg.rois.shape),
             "n_rois": len(seg.rois),
+            "n_events": int(raster.sum()),
+            "frame_rate_hz": fs,
             "parameters": seg.parameters,
             "seconds": dict(seg.seconds, write=round(time.perf_counter() - t0, 3)),
             "peak_memory_mb": round(seg.peak_memory_mb, 1),
@@ -54,20 +64,23 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         if scores is not None:
             summary["scores"] = scores
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
-        (tmp / "report.html").write_text(_report(seg, summary, fs, truth, matches), encoding="utf-8")
+        (tmp / "report.html").write_text(_report(seg, summary, dff, fs, truth, matches), encoding="utf-8")
     return summary
 
 
-def _report(seg, summary, fs, truth, matches) -> str:
+def raster_image(raster: np.ndarray) -> np.ndarray:
+    """ROIs × frames events as RGB: white ticks on black, long movies binned to ≤ 2000 columns."""
+    n, t = raster.shape
+    step = max(1, int(np.ceil(t / 2000)))
+    r = raster[:, : t // step * step].reshape(n, -1, step).any(axis=2) if step > 1 and n else raster
+    gray = (r * 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2) if n else np.zeros((1, max(t, 1), 3), np.uint8)
+
+
+def _report(seg, summary, dff, fs, truth, matches) -> str:
     from neuronseg.curation.features import trace_features
     from neuronseg.html_report import html_report
-    from neuronseg.traces import delta_f_over_f
 
     n_frames = seg.traces.shape[1]
-    if len(seg.rois) and n_frames >= 3:
-        # without a frame rate, the baseline window is a tenth of the movie (at least 100 frames)
-        dff = delta_f_over_f(seg.traces, fs, 60.0) if fs else delta_f_over_f(seg.traces, 1.0, max(100, n_frames / 10))
-        snr = trace_features(seg.traces)[:, 1]
-    else:
-        dff, snr = np.zeros((len(seg.rois), n_frames), np.float32), np.zeros(len(seg.rois))
+    snr = trace_features(seg.traces)[:, 1] if len(seg.rois) and n_frames >= 3 else np.zeros(len(seg.rois))
     return html_report(seg, summary, dff, snr, fs, truth, matches)

@@ -16,7 +16,7 @@ from neuronseg.io.rois import RoiSet
 from neuronseg.movie.summary import Summary, summarize
 from neuronseg.pipelines.classical import ClassicalParams, segment_classical
 from neuronseg.progress import progress_bar
-from neuronseg.traces import extract_traces
+from neuronseg.traces import extract_traces, neuropil_rois
 
 METHODS = ("disco", "classical")
 
@@ -38,6 +38,7 @@ class Segmentation:
     method: str
     parameters: dict
     seconds: dict = field(default_factory=dict)
+    neuropil: np.ndarray | None = None  #: (n_rois, T) mean of each ROI's surround ring
 
     @property
     def peak_memory_mb(self) -> float:
@@ -154,5 +155,10 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             rois = segment_classical(summary, params)
         parameters = params.as_dict()
     with _timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
-        traces = extract_traces(movie.chunks(chunk), rois, movie.n_frames, progress=tick)
-    return Segmentation(rois, traces, summary, method, parameters, seconds)
+        # the ROIs and their surround rings in one pass over the movie
+        rings = neuropil_rois(rois)
+        both = RoiSet(rois.shape, list(rois.pixels) + list(rings.pixels),
+                      None if rois.weights is None else list(rois.weights) + [np.ones(len(p), np.float32) for p in rings.pixels])
+        all_traces = extract_traces(movie.chunks(chunk), both, movie.n_frames, progress=tick)
+    n = len(rois)
+    return Segmentation(rois, all_traces[:n], summary, method, parameters, seconds, all_traces[n:])

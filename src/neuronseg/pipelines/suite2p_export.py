@@ -14,10 +14,12 @@ from neuronseg.traces import extract_traces, neuropil_rois
 def export_suite2p(seg, movie, folder, fs: float, tau: float = 1.0, diameter: float = 11.0,
                    overwrite: bool = False) -> Path:
     """Write ``folder/plane0`` from ``seg`` and its ``movie``: neuropil traces from a ring around
-    each ROI (one more pass over the movie), spikes by OASIS on ``F − 0.7·Fneu``."""
+    each ROI (from ``seg``, or one more pass over the movie), spikes by OASIS on ``F − 0.7·Fneu``."""
     with atomic_output_dir(folder, overwrite) as tmp:
-        with progress_bar(movie.n_frames, "neuropil traces") as update:
-            Fneu = extract_traces(movie.chunks(), neuropil_rois(seg.rois), movie.n_frames, update)
+        Fneu = seg.neuropil
+        if Fneu is None:
+            with progress_bar(movie.n_frames, "neuropil traces") as update:
+                Fneu = extract_traces(movie.chunks(), neuropil_rois(seg.rois), movie.n_frames, update)
         spks = deconvolve(seg.traces - DEFAULT_NEUROPIL_COEFFICIENT * Fneu, fs, tau)
         write_suite2p_plane(tmp / "plane0", seg.rois, seg.traces, Fneu, spks, seg.summary, fs, tau, diameter)
     return Path(folder) / "plane0"
