@@ -142,6 +142,7 @@ def write_suite2p_plane(folder, rois: RoiSet, F: np.ndarray, Fneu: np.ndarray, s
     folder.mkdir(parents=True, exist_ok=True)
     h, w = rois.shape
     n, t = F.shape
+    # writing Suite2p's own layout: object arrays of dicts need pickle (we only ever save them)
     np.save(folder / "stat.npy", suite2p_stat(rois, F - neuropil_coefficient * Fneu), allow_pickle=True)
     ops = {
         "Ly": h, "Lx": w, "nframes": t, "fs": float(fs), "tau": float(tau), "diameter": [float(diameter)] * 2,

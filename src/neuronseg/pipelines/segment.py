@@ -99,8 +99,11 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     memory_limit_mb : float, optional
         Working-set budget of the streaming passes; sets the time-chunk length.
     tile_size : int, optional
-        Compute the summary images in spatial tiles of this many pixels (classical method);
-        with ``client`` (a dask.distributed Client) each tile is a task on the cluster.
+        Compute the summary images (and DISCo's features) in spatial tiles of this many
+        pixels, stitched; DISCo's network then runs on overlapping tiles. With ``client`` (a
+        dask.distributed Client) each tile's pass is a task on the cluster.
+    dataset : str, optional
+        The dataset inside an HDF5/NWB/Zarr movie, for tile tasks that reopen it.
 
     Returns
     -------
