@@ -212,8 +212,6 @@ def test_a_model_folder_without_weights_is_refused(runner, tmp_path, movie_file)
 
 
 def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tmp_path, small_recording, tiny_disco_model):
-    import functools
-
     from neuronseg.io.movies import Movie, _ArrayReader
     from neuronseg.movie.summary import summarize
     from neuronseg.pipelines.disco import DiscoModel, image_channels
@@ -224,8 +222,7 @@ def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tm
     model = DiscoModel.load(tiny_disco_model)
     whole_consumer = model.feature_consumer(movie.frame_shape, movie.n_frames)
     summarize(movie.chunks(), movie.frame_shape, 3, consumers=[whole_consumer])
-    factory = functools.partial(type(whole_consumer), n_frames=movie.n_frames, pool=whole_consumer.pool,
-                                n_segments=len(whole_consumer.bounds) - 1, offsets=whole_consumer.offsets)
+    factory = model.feature_factory(movie.n_frames)
     assert len(tile_grid(movie.frame_shape, 40)) == 9
     _, tiled_features = tiled_summarize(movie, 40, features=factory)
     np.testing.assert_allclose(tiled_features, whole_consumer.finish(), atol=1e-5)  # features are local

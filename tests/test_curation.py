@@ -14,7 +14,8 @@ from scipy import sparse
 from conftest import HERE, shared_data
 from neuronseg.cli import cli
 from neuronseg.curation.crops import candidate_crops, weighted_centres
-from neuronseg.curation.features import candidate_features, shape_features, trace_features
+from neuronseg.curation.features import candidate_features, shape_features
+from neuronseg.traces import trace_features
 from neuronseg.curation.decision import (average_precision, calibrate, duplicate_of, fit_platt,
                                          precision_recall_curve, threshold_for_precision)
 from neuronseg.curation.labels import label_candidates

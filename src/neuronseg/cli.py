@@ -76,6 +76,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
     from neuronseg.io.rois import read_rois
     from neuronseg.pipelines.classical import ClassicalParams
     from neuronseg.pipelines.segment import segment_movie
+    from neuronseg.traces import activity
 
     check_writable(out, overwrite)  # before any work
     if nwb_path is not None and nwb_path.exists() and not overwrite:
@@ -100,16 +101,17 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
         finally:
             if client is not None:
                 client.close()
-        if suite2p_folder is not None:
-            from neuronseg.pipelines.suite2p_export import export_suite2p
+    if suite2p_folder is not None:
+        from neuronseg.pipelines.suite2p_export import export_suite2p
 
-            export_suite2p(seg, movie, suite2p_folder, fs, tau, diameter, overwrite)
-    summary = write_segmentation(seg, out, input_path, overwrite, truth_rois, fs)
+        export_suite2p(seg, suite2p_folder, fs, tau, diameter, overwrite)
+    dff_raster = activity(seg.traces, seg.neuropil, fs)  # once, for the folder and the NWB file
+    summary = write_segmentation(seg, out, input_path, overwrite, truth_rois, fs, dff_raster)
     line = f"{summary['n_rois']} cells → {out}"
     if nwb_path is not None:
         from neuronseg.io.nwb import write_nwb_atomically
 
-        write_nwb_atomically(nwb_path, seg, input_path, fs, overwrite)
+        write_nwb_atomically(nwb_path, seg, input_path, fs, overwrite, dff=dff_raster[0])
         line += f" and {nwb_path}"
     if suite2p_folder is not None:
         line += f" and {suite2p_folder / 'plane0'}"

@@ -1,9 +1,11 @@
-"""Fluorescence traces of ROIs, read from the movie one time chunk at a time."""
+"""Fluorescence traces of ROIs, read from the movie one time chunk at a time, and what is
+read off them: neuropil rings, trace statistics, baselines, ΔF/F and events."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuronseg.errors import NeuronsegError
 from neuronseg.io.rois import RoiSet
 
 
@@ -33,6 +35,32 @@ def extract_traces(chunks, rois: RoiSet, n_frames: int, progress=None) -> np.nda
         if progress is not None:
             progress(len(frames))
     return out
+
+
+def trace_features(traces: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` per trace: skewness, SNR and event rate (events per 100 frames).
+
+    Noise is the robust SD of frame-to-frame differences (/√2), so slow transients do not
+    count as noise; SNR is the 99th percentile above the median in noise units; an event is
+    an upward crossing of median + 4 noise SDs.
+    """
+    traces = np.asarray(traces, np.float64)
+    if traces.ndim != 2 or traces.shape[1] < 3:
+        raise NeuronsegError("trace features need traces of at least 3 frames")
+    med = np.median(traces, axis=1, keepdims=True)
+    d = np.diff(traces, axis=1)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
+    noise = np.maximum(noise, 1e-9 * np.maximum(np.abs(med[:, 0]), 1.0))[:, None]
+    z = (traces - med) / noise
+    centred = traces - traces.mean(axis=1, keepdims=True)
+    m2, m3 = (centred**2).mean(axis=1), (centred**3).mean(axis=1)
+    flat = m2 <= 1e-12 * np.maximum(np.abs(med[:, 0]), 1.0) ** 2  # a constant trace has no skew
+    skew = np.divide(m3, m2**1.5, out=np.zeros_like(m3), where=~flat)
+    snr = np.percentile(z, 99, axis=1)
+    above = z > 4
+    events = (above[:, 1:] & ~above[:, :-1]).sum(axis=1) + above[:, 0]
+    rate = 100.0 * events / traces.shape[1]
+    return np.stack([skew, snr, rate], axis=1).astype(np.float32)
 
 
 NEUROPIL_COEFFICIENT = 0.7  #: share of the surround's signal subtracted from a ROI (Suite2p's default)

@@ -2,7 +2,8 @@
 
 Groups (``CurationConfig.features``):
 
-- ``trace``: skewness, SNR, event rate of the candidate's fluorescence trace;
+- ``trace``: skewness, SNR, event rate of the candidate's fluorescence trace
+  (:func:`neuronseg.traces.trace_features`);
 - ``shape``: area, compactness, solidity and the weight share of the largest connected
   piece of the footprint (binarised at 0.2 of its maximum): fragmented, scattered
   footprints are rarely cells;
@@ -19,34 +20,9 @@ from scipy import special
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
+from neuronseg.traces import trace_features
 
 FEATURE_GROUPS = {"trace": 3, "shape": 4, "image": 2}  #: group → number of features
-
-
-def trace_features(traces: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` per trace: skewness, SNR and event rate (events per 100 frames).
-
-    Noise is the robust SD of frame-to-frame differences (/√2), so slow transients do not
-    count as noise; SNR is the 99th percentile above the median in noise units; an event is
-    an upward crossing of median + 4 noise SDs.
-    """
-    traces = np.asarray(traces, np.float64)
-    if traces.ndim != 2 or traces.shape[1] < 3:
-        raise NeuronsegError("trace features need traces of at least 3 frames")
-    med = np.median(traces, axis=1, keepdims=True)
-    d = np.diff(traces, axis=1)
-    noise = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
-    noise = np.maximum(noise, 1e-9 * np.maximum(np.abs(med[:, 0]), 1.0))[:, None]
-    z = (traces - med) / noise
-    centred = traces - traces.mean(axis=1, keepdims=True)
-    m2, m3 = (centred**2).mean(axis=1), (centred**3).mean(axis=1)
-    flat = m2 <= 1e-12 * np.maximum(np.abs(med[:, 0]), 1.0) ** 2  # a constant trace has no skew
-    skew = np.divide(m3, m2**1.5, out=np.zeros_like(m3), where=~flat)
-    snr = np.percentile(z, 99, axis=1)
-    above = z > 4
-    events = (above[:, 1:] & ~above[:, :-1]).sum(axis=1) + above[:, 0]
-    rate = 100.0 * events / traces.shape[1]
-    return np.stack([skew, snr, rate], axis=1).astype(np.float32)
 
 
 def shape_features(rois) -> np.ndarray:

@@ -139,18 +139,11 @@ def read_nwb_segmentation(path) -> tuple:
     return RoiSet.from_coordinates(coords, shape, weights), traces
 
 
-def write_nwb_atomically(path, seg, source, fs: float, overwrite: bool = False) -> None:
-    """:func:`write_nwb` with ΔF/F, into a hidden temporary file renamed to ``path`` on success."""
-    import os
-
+def write_nwb_atomically(path, seg, source, fs: float, overwrite: bool = False, dff: np.ndarray | None = None) -> None:
+    """:func:`write_nwb` with ΔF/F (computed when not given), into a hidden temporary file
+    renamed to ``path`` on success."""
+    from neuronseg.io.outputs import atomic_output_file
     from neuronseg.traces import activity
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise NeuronsegError(f"{path} already exists; choose another file or pass --overwrite")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.nwb")
-    try:
-        write_nwb(tmp, seg, source, fs, dff=activity(seg.traces, seg.neuropil, fs)[0])
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output_file(path, overwrite) as tmp:
+        write_nwb(tmp, seg, source, fs, dff=activity(seg.traces, seg.neuropil, fs)[0] if dff is None else dff)

@@ -1,4 +1,4 @@
-"""Writing results atomically: into a hidden temporary folder, renamed into place at the end.
+"""Writing results atomically: into a hidden temporary folder or file, renamed into place at the end.
 
 A run that fails leaves nothing behind, and an existing result is replaced only when the
 user said ``--overwrite``.
@@ -49,3 +49,19 @@ def atomic_output_dir(out, overwrite: bool = False):
     tmp.rename(out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_output_file(path, overwrite: bool = False):
+    """Yield a hidden temporary path beside ``path`` (same suffix, so writers that check it
+    are content); on success it replaces ``path``, on any exception it is removed."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise NeuronsegError(f"{path} already exists; choose another file or pass --overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

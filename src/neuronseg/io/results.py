@@ -17,14 +17,15 @@ from neuronseg.traces import activity
 
 
 def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None,
-                       fs: float | None = None) -> dict:
+                       fs: float | None = None, dff_raster: tuple | None = None) -> dict:
     """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``mean.tif``,
     ``correlation.tif``, ``traces.npy``, ``neuropil.npy``, ``dff.npy``, ``raster.npy`` (events,
     ROIs × frames), ``raster.png``, ``summary.json``, ``overlay.png`` and ``report.html``.
 
     Everything goes to a temporary folder renamed to ``out`` at the end. With ``truth``
     the Neurofinder scores go into ``summary.json`` and the overlay colours matched,
-    false and missed cells. Returns the summary dictionary.
+    false and missed cells. ``dff_raster`` is :func:`neuronseg.traces.activity`'s result when
+    the caller already has it. Returns the summary dictionary.
     """
     from neuronseg import __version__
 
@@ -36,7 +37,7 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         for name in ("mean", "correlation"):  # float32 summary images for Fiji and napari
             tifffile.imwrite(tmp / f"{name}.tif", getattr(seg.summary, name).astype(np.float32))
         np.save(tmp / "traces.npy", seg.traces.astype(np.float32))
-        dff, raster = activity(seg.traces, seg.neuropil, fs)
+        dff, raster = dff_raster if dff_raster is not None else activity(seg.traces, seg.neuropil, fs)
         np.save(tmp / "dff.npy", dff)
         np.save(tmp / "raster.npy", raster)
         save_png(raster_image(raster), tmp / "raster.png", min_size=512)
@@ -78,7 +79,7 @@ def raster_image(raster: np.ndarray) -> np.ndarray:
 
 
 def _report(seg, summary, dff, fs, truth, matches) -> str:
-    from neuronseg.curation.features import trace_features
+    from neuronseg.traces import trace_features
     from neuronseg.html_report import html_report
 
     n_frames = seg.traces.shape[1]

@@ -14,8 +14,8 @@ import numpy as np
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.io.rois import RoiSet
+from neuronseg.traces import NEUROPIL_COEFFICIENT  # Suite2p's default too, used when ops.npy does not say
 
-DEFAULT_NEUROPIL_COEFFICIENT = 0.7  #: Suite2p's default, used when ops.npy does not say
 
 
 def _load_pickled(path: Path):
@@ -29,7 +29,7 @@ def _neuropil_coefficient(ops: dict) -> float:
     extraction = ops.get("extraction")
     if isinstance(extraction, dict) and "neuropil_coefficient" in extraction:  # Suite2p ≥ 1.0
         return float(extraction["neuropil_coefficient"])
-    return float(ops.get("neucoeff", DEFAULT_NEUROPIL_COEFFICIENT))  # Suite2p 0.x
+    return float(ops.get("neucoeff", NEUROPIL_COEFFICIENT))  # Suite2p 0.x
 
 
 def read_suite2p_plane(folder) -> Candidates:
@@ -102,7 +102,8 @@ def suite2p_stat(rois: RoiSet, traces: np.ndarray | None = None) -> np.ndarray:
     """Suite2p's ``stat`` (object array of dicts) for our ROIs: the keys its GUI reads
     (ypix, xpix, lam, med, npix, radius, overlap, soma_crop) and the shape/trace statistics
     its views colour by (compact, aspect_ratio, npix_norm, skew, std)."""
-    from neuronseg.curation.features import shape_features, trace_features
+    from neuronseg.curation.features import shape_features
+    from neuronseg.traces import trace_features
 
     shape = shape_features(rois) if len(rois) else np.zeros((0, 4))
     counts = np.zeros(rois.shape[0] * rois.shape[1], np.int32)
@@ -134,7 +135,7 @@ def suite2p_stat(rois: RoiSet, traces: np.ndarray | None = None) -> np.ndarray:
 
 def write_suite2p_plane(folder, rois: RoiSet, F: np.ndarray, Fneu: np.ndarray, spks: np.ndarray, summary,
                         fs: float, tau: float, diameter: float, iscell: np.ndarray | None = None,
-                        neuropil_coefficient: float = DEFAULT_NEUROPIL_COEFFICIENT) -> None:
+                        neuropil_coefficient: float = NEUROPIL_COEFFICIENT) -> None:
     """A plane folder the Suite2p GUI opens: ``stat.npy``, ``ops.npy``, ``iscell.npy``, ``F.npy``,
     ``Fneu.npy``, ``spks.npy`` (ROIs × frames, float32); ``ops`` carries the mean image
     (``meanImg``), the correlation image (``Vcorr``) and the max projection over the full field."""

@@ -184,12 +184,12 @@ def _finished_count(folder: Path):
 
 def _write_summary(path: Path, table: list[dict]) -> None:
     columns = ["name", "path", "job", "status", "seconds", "n_rois", "peak_memory_mb", "error"]
-    tmp = path.with_suffix(".partial")
-    with open(tmp, "w", newline="") as fh:
+    from neuronseg.io.outputs import atomic_output_file
+
+    with atomic_output_file(path, overwrite=True) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(table)
-    tmp.replace(path)
 
 
 __all__ = ["Recording", "read_manifest", "run_batch", "run_recording"]

@@ -81,6 +81,13 @@ class DiscoModel:
         return max(1, min(cfg.pool, n_frames // (cfg.n_segments * MIN_POOLED_PER_SEGMENT)))
 
     def feature_consumer(self, frame_shape, n_frames) -> SegmentCorrelations:
+        return self.feature_factory(n_frames)(frame_shape)
+
+    def feature_factory(self, n_frames):
+        """``make(frame_shape) -> SegmentCorrelations`` for this movie length: a small picklable
+        callable, so spatial tiles (and Dask tasks) make consumers of their own shape."""
+        import functools
+
         cfg = self.config
         shortest = cfg.n_segments * MIN_FRAMES_PER_SEGMENT
         if n_frames < shortest:
@@ -88,8 +95,8 @@ class DiscoModel:
                 f"DISCo needs at least {shortest} frames ({cfg.n_segments} segments of "
                 f"{MIN_FRAMES_PER_SEGMENT}); this movie has {n_frames}. Use --method classical."
             )
-        return SegmentCorrelations(frame_shape, n_frames, self.pool_for(n_frames), cfg.n_segments,
-                                   disco_offsets(cfg.n_offsets, cfg.correlation_radius))
+        return functools.partial(SegmentCorrelations, n_frames=n_frames, pool=self.pool_for(n_frames),
+                                 n_segments=cfg.n_segments, offsets=disco_offsets(cfg.n_offsets, cfg.correlation_radius))
 
     def predict(self, features: np.ndarray, images: np.ndarray) -> np.ndarray:
         """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground.

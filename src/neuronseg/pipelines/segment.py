@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import resource
 import time
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ class Segmentation:
     method: str
     parameters: dict
     seconds: dict = field(default_factory=dict)
-    neuropil: np.ndarray | None = None  #: (n_rois, T) mean of each ROI's surround ring
+    neuropil: np.ndarray | None = None  #: (n_rois, T) mean of each ROI's surround ring (traces.neuropil_rois)
 
     @property
     def peak_memory_mb(self) -> float:
@@ -113,27 +112,24 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     seconds: dict[str, float] = {}
-    consumers, disco = [], None
+    disco = None
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
-        consumers.append(disco.feature_consumer(movie.frame_shape, movie.n_frames))
+        factory = disco.feature_factory(movie.n_frames)  # checks the movie is long enough
     features = None
     if tile_size is not None:
         from neuronseg.pipelines.tiles import tile_grid, tiled_summarize
 
-        factory = None
-        if disco is not None:
-            whole = consumers.pop()  # checked the movie's length; each tile makes its own consumer
-            factory = functools.partial(type(whole), n_frames=movie.n_frames, pool=whole.pool,
-                                        n_segments=len(whole.bounds) - 1, offsets=whole.offsets)
         n_tiles = len(tile_grid(movie.frame_shape, tile_size))
         with _timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
-            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick, features=factory)
-        summary, features = result if factory is not None else (result, None)
+            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick,
+                                     features=factory if disco is not None else None)
+        summary, features = result if disco is not None else (result, None)
     else:
+        consumers = [factory(movie.frame_shape)] if disco is not None else []
         with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
             summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick,
                                 consumers=consumers)

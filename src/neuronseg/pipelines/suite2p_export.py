@@ -6,20 +6,15 @@ from pathlib import Path
 
 from neuronseg.deconvolution import deconvolve
 from neuronseg.io.outputs import atomic_output_dir
-from neuronseg.io.suite2p import DEFAULT_NEUROPIL_COEFFICIENT, write_suite2p_plane
-from neuronseg.progress import progress_bar
-from neuronseg.traces import extract_traces, neuropil_rois
+from neuronseg.io.suite2p import write_suite2p_plane
+from neuronseg.traces import NEUROPIL_COEFFICIENT
 
 
-def export_suite2p(seg, movie, folder, fs: float, tau: float = 1.0, diameter: float = 11.0,
-                   overwrite: bool = False) -> Path:
-    """Write ``folder/plane0`` from ``seg`` and its ``movie``: neuropil traces from a ring around
-    each ROI (from ``seg``, or one more pass over the movie), spikes by OASIS on ``F − 0.7·Fneu``."""
+def export_suite2p(seg, folder, fs: float, tau: float = 1.0, diameter: float = 11.0, overwrite: bool = False) -> Path:
+    """Write ``folder/plane0`` from ``seg`` (its traces and neuropil rings, from the traces
+    pass of :func:`~neuronseg.pipelines.segment.segment_movie`); spikes by OASIS on
+    ``F − 0.7·Fneu``."""
     with atomic_output_dir(folder, overwrite) as tmp:
-        Fneu = seg.neuropil
-        if Fneu is None:
-            with progress_bar(movie.n_frames, "neuropil traces") as update:
-                Fneu = extract_traces(movie.chunks(), neuropil_rois(seg.rois), movie.n_frames, update)
-        spks = deconvolve(seg.traces - DEFAULT_NEUROPIL_COEFFICIENT * Fneu, fs, tau)
-        write_suite2p_plane(tmp / "plane0", seg.rois, seg.traces, Fneu, spks, seg.summary, fs, tau, diameter)
+        spks = deconvolve(seg.traces - NEUROPIL_COEFFICIENT * seg.neuropil, fs, tau)
+        write_suite2p_plane(tmp / "plane0", seg.rois, seg.traces, seg.neuropil, spks, seg.summary, fs, tau, diameter)
     return Path(folder) / "plane0"
