@@ -365,6 +365,114 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
     click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
 
 
+@cli.group()
+def image():
+    """Still images (neurons, nuclei, summary images) → instance masks."""
+
+
+def _diameter(text):
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise NeuronsegError(f"--diameter takes a number of pixels or 'auto', not '{text}'") from None
+
+
+@image.command("segment")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--model", default="somata", show_default=True,
+              help="Shipped model (somata: two-photon summary images; nuclei: fluorescent nuclei; "
+                   "brightfield: cultured neurons in transmitted light) or a model folder.")
+@click.option("--cell-class", default=None, help="Cell class of the images, for models trained with classes.")
+@click.option("--diameter", default=None,
+              help="Typical cell diameter in px when your images' scale differs from the model's, or 'auto'.")
+@click.option("--refine", type=click.Choice(["none", "bayes", "svm"]), default=None,
+              help="Boundary refinement by a per-image pixel classifier (default: the model's choice).")
+@click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda …")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, device, overwrite):
+    """Segment an image, or every image in a folder: OUT/<stem>_labels.tif (uint16) and OUT/<stem>_overlay.png."""
+    from neuronseg.io.images import image_files
+    from neuronseg.io.outputs import check_writable
+    from neuronseg.nets.device import torch_device
+    from neuronseg.pipelines.image import ImageModel, segment_image_files
+
+    check_writable(out, overwrite)
+    files = image_files(input_path)
+    loaded = ImageModel.load(model, torch_device(device))
+    refine = "" if refine == "none" else refine
+    summary = segment_image_files(files, out, loaded, cell_class, refine, _diameter(diameter), overwrite)
+    n = sum(im["n_cells"] for im in summary["images"])
+    click.echo(f"{len(files)} image(s), {n} cells → {out}")
+
+
+@image.command("train")
+@click.option("--data", "data_paths", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
+              help="Labelled images: images/ + masks/ (or labels/), DSB2018 folders, X_image.tif + X_labels.tif "
+                   "pairs, or a Sartorius CSV; repeat for more.")
+@click.option("--val", "val_paths", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Validation images in the same layouts (default: every 5th image, or with fewer than 5 the "
+                   "right quarter of each).")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
+@click.option("--target", type=click.Choice(["semantic", "flows"]), default="semantic", show_default=True,
+              help="flows: also learn vectors to each cell's centre and split cells by following them.")
+@click.option("--instances", type=click.Choice(["watershed", "components", "flows"]), default=None,
+              help="How masks become cells (default: flows for --target flows, else watershed).")
+@click.option("--loss", type=click.Choice(["bce", "dice", "bce+dice"]), default="bce+dice", show_default=True)
+@click.option("--pos-weight", type=float, default=1.0, show_default=True, help="Weight of cell pixels in BCE.")
+@click.option("--dropout", type=float, default=0.0, show_default=True, help="Dropout after the bottleneck.")
+@click.option("--cell-classes", default="", help="Comma-separated class names for one-hot input channels "
+              "(a Sartorius CSV's cell_type values).")
+@click.option("--base-width", type=int, default=16, show_default=True,
+              help="U-Net width at full resolution (SomaNet: 32).")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Resize images by this factor first.")
+@click.option("--refine", type=click.Choice(["none", "bayes", "svm"]), default="none", show_default=True,
+              help="Boundary refinement the model applies by default.")
+@click.option("--partial-labels", is_flag=True,
+              help="Only some cells are labelled: validate by the IoU of the labelled cells alone.")
+@click.option("--init", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Start from this model folder (transfer learning).")
+@click.option("--freeze-all-but", type=int, default=0, show_default=True,
+              help="With --init: train only the last K weight layers (0 = all).")
+@click.option("--no-elastic", is_flag=True, help="No elastic deformation.")
+@click.option("--epochs", type=int, default=40, show_default=True)
+@click.option("--steps-per-epoch", type=int, default=25, show_default=True)
+@click.option("--crop", type=int, default=128, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+def image_train_cmd(data_paths, val_paths, out, target, instances, loss, pos_weight, dropout, cell_classes,
+                    base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, epochs,
+                    steps_per_epoch, crop, seed, device, resume, overwrite):
+    """Train an image model; writes OUT/weights.pt, config.json, thresholds.json, training.json."""
+    from neuronseg.io.images import read_labelled_images
+    from neuronseg.nets.image import ImageConfig
+    from neuronseg.train.image import ImageTrainParams, train_image_model
+
+    if out.exists() and not (resume or overwrite):
+        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    if freeze_all_but and not init:
+        raise NeuronsegError("--freeze-all-but needs --init (a pre-trained model to fine-tune)")
+    items = [it for p in data_paths for it in read_labelled_images(p)]
+    val_items = [it for p in val_paths for it in read_labelled_images(p)]
+    try:
+        config = ImageConfig(base_width=base_width, dropout=dropout, target=target, scale=scale,
+                             instances=instances or ("flows" if target == "flows" else "watershed"),
+                             cell_classes=[c.strip() for c in cell_classes.split(",") if c.strip()],
+                             refine="" if refine == "none" else refine)
+        params = ImageTrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, loss=loss,
+                                  pos_weight=pos_weight, elastic=not no_elastic, freeze_all_but=freeze_all_but,
+                                  init=str(init) if init else None, partial_labels=partial_labels, seed=seed,
+                                  device=device)
+    except ValueError as exc:
+        raise NeuronsegError(str(exc)) from None
+    record = train_image_model(items, out, config, params, val_items or None, resume=resume)
+    click.echo(f"model → {out}  (validation score {record['val_score_tuned']:.3f}, {record['seconds']} s)")
+
+
 def main():
     cli(prog_name="neuronseg")
 

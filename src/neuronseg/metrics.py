@@ -161,6 +161,23 @@ def overlap_iou(a, b) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros(inter.shape), where=union > 0)
 
 
+def labelled_object_iou(truth_labels, pred_labels) -> float:
+    """Pixel IoU of the labelled cells with the predicted instances that touch them.
+
+    For partly labelled images (one expert mask among several visible cells): a predicted
+    instance that overlaps no labelled cell may be an unlabelled real cell, so it is left
+    out; one that overlaps a labelled cell counts whole, so a prediction that merges the
+    cell with its surroundings is penalised.
+    """
+    t, p = np.asarray(truth_labels) > 0, np.asarray(pred_labels)
+    if t.shape != p.shape:
+        raise ValueError("label images differ in shape")
+    touching = np.unique(p[t & (p > 0)])
+    kept = np.isin(p, touching) & (p > 0)
+    union = (t | kept).sum()
+    return float((t & kept).sum() / union) if union else 1.0
+
+
 def instance_scores(truth_labels, pred_labels, thresholds=np.arange(0.5, 1.0, 0.05)) -> dict:
     """Instance matching at each IoU threshold, as the 2018 Data Science Bowl scored it.
 

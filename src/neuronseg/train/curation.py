@@ -29,6 +29,7 @@ from neuronseg.io.rois import RoiSet
 from neuronseg.nets.curation import CurationConfig, CurationNet
 from neuronseg.nets.device import torch_device
 from neuronseg.progress import progress_bar
+from neuronseg.train.augment import dihedral
 from neuronseg.train.checkpoints import save_model
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,6 @@ def default_val_rect(shape) -> tuple:
     """The right-most quarter of the field (the DISCo authors' 75 / 25 % spatial split)."""
     h, w = shape
     return (0, h, w - w // 4, w)
-
-
-def dihedral(x: np.ndarray, k: int) -> np.ndarray:
-    """The ``k``-th of the 8 rotations/flips (k = 0 is the identity) of the last two axes."""
-    x = np.rot90(x, k % 4, axes=(-2, -1))
-    return x[..., ::-1] if k >= 4 else x
 
 
 def balance_by_symmetry(crops, feats, labels):

@@ -1,0 +1,203 @@
+"""Images → cells: a still image through the U-Net, then instances and post-processing.
+
+    image ─rescale─► network input (+ class channels) ─U-Net─► foreground (+ flows)
+          ─threshold, closing─► instances (watershed | components | flows) ─► size filter
+          ─optional boundary refinement─► labels, resized back to the image's own grid
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.instances.flows import instances_from_flows
+from neuronseg.instances.postprocess import close_foreground, drop_small, refine_boundaries
+from neuronseg.instances.watershed import instances_from_foreground
+from neuronseg.nets.image import ImageConfig, build_image_net, network_input, predict
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+#: shipped models by name (folders under weights/)
+SHIPPED = {"somata": "image_somata", "nuclei": "image_nuclei", "brightfield": "image_brightfield"}
+DEFAULT_MODEL = "somata"
+DEFAULT_THRESHOLDS = {"foreground": 0.5, "min_size": 10}
+
+
+@dataclass
+class ImageModel:
+    """A loaded image model: network, config and the thresholds tuned on validation data."""
+
+    net: object
+    config: ImageConfig
+    thresholds: dict
+    device: str = "cpu"
+
+    @classmethod
+    def load(cls, model=None, device: str = "cpu") -> "ImageModel":
+        """A model folder, or the name of a shipped model (``somata``, ``nuclei``, ``brightfield``)."""
+        from neuronseg.train.checkpoints import load_model_files
+
+        model = DEFAULT_MODEL if model is None else model
+        folder = WEIGHTS / SHIPPED[str(model)] if str(model) in SHIPPED else Path(model)
+        state, config, thresholds = load_model_files(folder)
+        config = ImageConfig.from_dict(config)
+        net = build_image_net(config)
+        try:
+            net.load_state_dict({k: v.float() for k, v in state.items()})
+        except RuntimeError as exc:
+            raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from exc
+        net.to(device).eval()
+        return cls(net, config, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
+
+
+def rescale(image: np.ndarray, scale: float, order: int = 1) -> np.ndarray:
+    """``image`` resized by ``scale`` (area-averaged when shrinking; ``order=0`` for labels)."""
+    from skimage.transform import resize
+
+    if scale == 1.0:
+        return image
+    shape = tuple(max(1, int(round(s * scale))) for s in image.shape)
+    return resize(image, shape, order=order, preserve_range=True, anti_aliasing=order > 0 and scale < 1,
+                  mode="reflect").astype(image.dtype)
+
+
+def network_outputs(model: ImageModel, image: np.ndarray, cell_class: str | None = None,
+                    scale: float | None = None) -> np.ndarray:
+    """``(out_channels, h, w)`` at network scale: foreground probability, then flows if any."""
+    scale = model.config.scale if scale is None else scale
+    small = rescale(np.asarray(image, np.float32), scale)
+    return predict(model.net, network_input(model.config, small, cell_class), model.device)
+
+
+def median_diameter(areas: np.ndarray) -> float:
+    """Median equivalent-circle diameter (px) of instances with these pixel ``areas``; 0 when none."""
+    areas = np.asarray(areas)
+    areas = areas[areas > 0]
+    return float(np.sqrt(4 * np.median(areas) / np.pi)) if areas.size else 0.0
+
+
+def choose_scale(model: ImageModel, image: np.ndarray, diameter=None, cell_class: str | None = None) -> float:
+    """The resize factor that gives cells the size the model was trained on.
+
+    ``diameter`` None: the model's own scale (images like its training images). A number:
+    the user's typical cell diameter in px of this image. ``"auto"``: try a ladder of scales,
+    take the one whose predicted cells come closest to the training size (at least 3 cells),
+    then correct it by the ratio of sizes (the idea of Cellpose's size model, without a
+    second network).
+    """
+    cfg = model.config
+    if diameter is None:
+        return cfg.scale
+    if not cfg.cell_diameter:
+        raise NeuronsegError("this model does not record its training cell size; run without --diameter")
+    if diameter != "auto":
+        d = float(diameter)
+        if d <= 0:
+            raise NeuronsegError(f"--diameter must be positive, not {diameter}")
+        return cfg.cell_diameter / d
+    best, best_err = cfg.scale, np.inf
+    for factor in (0.5, 0.7, 1.0, 1.4, 2.0, 2.8):
+        s = cfg.scale * factor
+        if not 32 <= s * min(image.shape) and s * max(image.shape) <= 4096:
+            continue
+        labels = instances_from_outputs(network_outputs(model, image, cell_class, s), cfg, model.thresholds)
+        d = median_diameter(np.bincount(labels.ravel())[1:])
+        if labels.max() >= 3 and abs(np.log(d / cfg.cell_diameter)) < best_err:
+            best, best_err = s * cfg.cell_diameter / d, abs(np.log(d / cfg.cell_diameter))
+    return float(best)
+
+
+def instances_from_outputs(outputs: np.ndarray, config: ImageConfig, thresholds: dict,
+                           image: np.ndarray | None = None, refine: str | None = None) -> np.ndarray:
+    """Instance labels at network scale from :func:`network_outputs`.
+
+    ``image`` (at network scale) is needed only for boundary refinement; ``refine``
+    overrides the config's choice ("" turns it off).
+    """
+    foreground = close_foreground(outputs[0] > thresholds["foreground"], config.closing_radius)
+    min_size = int(thresholds.get("min_size", 0))
+    if config.instances == "flows":
+        # The sink search needs steps for the longest path inside a cell: about a cell length.
+        labels = instances_from_flows(outputs[1:3], foreground, n_steps=int(thresholds.get("flow_steps", 60)),
+                                      min_size=min_size)
+    else:
+        labels = instances_from_foreground(foreground, config.instances, config.min_distance, min_size)
+    refine = config.refine if refine is None else refine
+    if refine:
+        if image is None:
+            raise ValueError("boundary refinement needs the image")
+        labels = drop_small(refine_boundaries(image, labels, config.refine_band, refine), min_size)
+    return labels
+
+
+def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class: str | None = None,
+                  refine: str | None = None, diameter=None) -> np.ndarray:
+    """Instance labels ``(H, W)`` int32 (0 = background) of one ``(H, W)`` image.
+
+    ``diameter``: the typical cell diameter in px when the image's scale differs from the
+    model's training images, or ``"auto"`` (see :func:`choose_scale`).
+
+    Examples
+    --------
+    >>> labels = segment_image(image)                                   # doctest: +SKIP
+    >>> labels = segment_image(image, ImageModel.load("nuclei"), diameter=9)  # doctest: +SKIP
+    """
+    model = model or ImageModel.load()
+    image = np.asarray(image, np.float32)
+    if image.ndim != 2:
+        raise NeuronsegError(f"segment_image takes one (H, W) image, got shape {image.shape}")
+    scale = choose_scale(model, image, diameter, cell_class)
+    outputs = network_outputs(model, image, cell_class, scale)
+    small = rescale(image, scale) if (refine or (refine is None and model.config.refine)) else None
+    labels = instances_from_outputs(outputs, model.config, model.thresholds, small, refine)
+    if labels.shape != image.shape:
+        labels = _resize_labels(labels, image.shape)
+    return labels
+
+
+def _resize_labels(labels: np.ndarray, shape) -> np.ndarray:
+    from skimage.transform import resize
+
+    return resize(labels, shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
+
+
+def segment_image_files(files, out, model: ImageModel, cell_class: str | None = None, refine: str | None = None,
+                        diameter=None, overwrite: bool = False) -> dict:
+    """Segment each image file; write ``OUT/<stem>_labels.tif`` and ``OUT/<stem>_overlay.png``
+    (DESIGN.md's contract) and ``OUT/summary.json``. Returns the summary."""
+    import tifffile
+
+    from neuronseg import __version__
+    from neuronseg.io.images import read_image
+    from neuronseg.io.outputs import atomic_output_dir
+    from neuronseg.io.rois import RoiSet
+    from neuronseg.progress import progress_bar
+    from neuronseg.report import overlay, save_png
+
+    files = [Path(f) for f in files]
+    stems = [f.stem for f in files]
+    if len(set(stems)) != len(stems):
+        raise NeuronsegError("two input images share a name stem; their outputs would collide")
+    images = []
+    with atomic_output_dir(out, overwrite) as tmp:
+        with progress_bar(len(files), "images", unit="image") as tick:
+            for f in files:
+                t0 = time.perf_counter()
+                image = read_image(f)
+                labels = segment_image(image, model, cell_class, refine, diameter)
+                tifffile.imwrite(tmp / f"{f.stem}_labels.tif", labels.astype(np.uint16), compression="zlib")
+                save_png(overlay(image, RoiSet.from_labels(labels)), tmp / f"{f.stem}_overlay.png", min_size=0)
+                images.append({"image": f.name, "n_cells": int(labels.max()),
+                               "seconds": round(time.perf_counter() - t0, 3)})
+                tick(1)
+        summary = {"version": __version__, "model": model.config.to_dict(), "thresholds": model.thresholds,
+                   "cell_class": cell_class, "diameter": diameter, "images": images}
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

@@ -1,0 +1,49 @@
+"""Augmentations shared by the trainers: the 8 dihedral symmetries, and for still images one
+resampling that crops, applies a random affine map and an elastic deformation at once
+(identical for the image and its labels, so masks stay aligned)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+
+def dihedral(x: np.ndarray, k: int) -> np.ndarray:
+    """The ``k``-th of the 8 rotations/flips (k = 0 is the identity) of the last two axes."""
+    x = np.rot90(x, k % 4, axes=(-2, -1))
+    return x[..., ::-1] if k >= 4 else x
+
+
+def elastic_displacement(shape, alpha: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """``(2, H, W)`` smooth random displacement (Simard et al.): uniform noise in [−1, 1]
+    smoothed by a Gaussian of ``sigma`` px and scaled by ``alpha`` px."""
+    return np.stack([ndi.gaussian_filter(rng.uniform(-1, 1, shape), sigma, mode="constant") * alpha
+                     for _ in range(2)])
+
+
+def warped_crop(image: np.ndarray, masks: list[np.ndarray], centre, size: int, rng: np.random.Generator,
+                affine: bool = True, elastic: bool = True, alpha: float = 34.0, sigma: float = 4.0,
+                scale_range=(0.8, 1.25), max_shear: float = 0.1):
+    """A ``size × size`` crop around ``centre`` (row, col) of ``image`` ``(C, H, W)`` and of each
+    integer/bool mask ``(H, W)``, under one random rotation, scaling and shear (``affine``) plus
+    an elastic deformation (``elastic``; SomaNet's α ≈ 34, σ ≈ 4). The image is resampled
+    bilinearly with mirrored borders, masks by nearest neighbour with 0 outside.
+    """
+    half = (size - 1) / 2.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    yy -= half
+    xx -= half
+    if affine:
+        theta = rng.uniform(0, 2 * np.pi)
+        s = np.exp(rng.uniform(np.log(scale_range[0]), np.log(scale_range[1])))
+        sh = rng.uniform(-max_shear, max_shear)
+        c, si = np.cos(theta), np.sin(theta)
+        m = np.array([[c, -si], [si, c]]) @ np.array([[1, sh], [0, 1]]) / s
+        yy, xx = m[0, 0] * yy + m[0, 1] * xx, m[1, 0] * yy + m[1, 1] * xx
+    if elastic:
+        d = elastic_displacement((size, size), alpha, sigma, rng)
+        yy, xx = yy + d[0], xx + d[1]
+    coords = np.stack([yy + centre[0], xx + centre[1]])
+    out_image = np.stack([ndi.map_coordinates(ch, coords, order=1, mode="mirror") for ch in image])
+    out_masks = [ndi.map_coordinates(m, coords, order=0, mode="constant", cval=0) for m in masks]
+    return out_image.astype(np.float32), out_masks

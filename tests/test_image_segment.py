@@ -1,0 +1,118 @@
+"""The image network, its training (a tiny model), transfer learning, and `neuronseg image`."""
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from click.testing import CliRunner
+from skimage.draw import disk
+
+from neuronseg.cli import cli
+from neuronseg.io.images import LabelledImage
+from neuronseg.metrics import instance_scores
+from neuronseg.nets.image import ImageConfig, build_image_net, freeze_all_but, layers_in_order, set_train_mode
+from neuronseg.pipelines.image import ImageModel, choose_scale, segment_image
+from neuronseg.train.image import ImageTrainParams, train_image_model
+
+
+def _blobs(seed, shape=(96, 96), n=9, radius=6):
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(shape, np.int32)
+    k = 0
+    while k < n:
+        r, c = rng.integers(radius + 2, np.array(shape) - radius - 2)
+        rr, cc = disk((r, c), radius, shape=shape)
+        if labels[rr, cc].any():
+            continue
+        k += 1
+        labels[rr, cc] = k
+    image = rng.normal(20, 3, shape) + 60 * (labels > 0)
+    return LabelledImage(f"b{seed}", image.astype(np.float32), labels)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("m") / "model"
+    torch.manual_seed(0)
+    items = [_blobs(s) for s in range(3)]
+    params = ImageTrainParams(epochs=6, steps_per_epoch=8, batch_size=4, crop=64, patience=10)
+    record = train_image_model(items, out, ImageConfig(base_width=4, depth=3, min_distance=3), params)
+    return out, record
+
+
+def test_freezing_keeps_only_the_last_layers_trainable():
+    net = build_image_net(ImageConfig(base_width=4, depth=3))
+    layers = layers_in_order(net)
+    assert layers[-1] is net.head
+    n = freeze_all_but(net, 2)
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    assert n == sum(p.numel() for p in layers[-1].parameters()) + sum(p.numel() for p in layers[-2].parameters())
+    assert len(trainable) == 5   # head weight + bias; last conv weight (no bias) + its batch-norm weight + bias
+    set_train_mode(net)
+    assert not net.down[0][1].training and net.merge[-1][4].training
+    with pytest.raises(ValueError):
+        freeze_all_but(net, len(layers) + 1)
+
+
+def test_a_tiny_model_learns_blobs_and_is_a_self_describing_folder(tiny_model):
+    out, record = tiny_model
+    assert {"weights.pt", "config.json", "thresholds.json", "training.json"} <= {p.name for p in out.iterdir()}
+    state = torch.load(out / "weights.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["cell_diameter"] == pytest.approx(2 * 6, abs=1.5)
+    test = _blobs(11)
+    labels = segment_image(test.image, ImageModel.load(out))
+    assert instance_scores(test.labels, labels)["per_threshold"]["0.50"]["f1"] >= 0.8
+
+
+def test_diameter_rescales_to_the_training_size(tiny_model):
+    out, _ = tiny_model
+    model = ImageModel.load(out)
+    small = _blobs(12, shape=(64, 64), n=6, radius=3)       # cells half the training size
+    assert choose_scale(model, small.image, 6.0) == pytest.approx(model.config.cell_diameter / 6.0)
+    labels = segment_image(small.image, model, diameter=6.0)
+    assert labels.shape == small.image.shape
+    assert instance_scores(small.labels, labels)["per_threshold"]["0.50"]["f1"] >= 0.7
+
+
+def test_fine_tuning_changes_only_the_unfrozen_layers(tiny_model, tmp_path):
+    out, _ = tiny_model
+    params = ImageTrainParams(epochs=1, steps_per_epoch=3, batch_size=2, crop=64, init=str(out), freeze_all_but=1)
+    train_image_model([_blobs(5)], tmp_path / "ft", ImageConfig(), params)
+    before = torch.load(out / "weights.pt", weights_only=True)
+    after = torch.load(tmp_path / "ft" / "weights.pt", weights_only=True)
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["base_width"] == 4   # architecture from init
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("head.") for k in changed)
+
+
+def test_cli_image_segment_writes_labels_and_overlays_per_image(tiny_model, tmp_path):
+    out, _ = tiny_model
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for s in (21, 22):
+        tifffile.imwrite(folder / f"field{s}.tif", _blobs(s).image)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["-q", "image", "segment", str(folder), "-o", str(tmp_path / "o"), "--model", str(out)])
+    assert res.exit_code == 0, res.output
+    for s in (21, 22):
+        labels = tifffile.imread(tmp_path / "o" / f"field{s}_labels.tif")
+        assert labels.dtype == np.uint16 and labels.shape == (96, 96) and labels.max() >= 5
+        assert (tmp_path / "o" / f"field{s}_overlay.png").exists()
+    again = runner.invoke(cli, ["-q", "image", "segment", str(folder), "-o", str(tmp_path / "o"), "--model", str(out)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_cli_image_errors_are_one_line(tiny_model, tmp_path):
+    out, _ = tiny_model
+    tifffile.imwrite(tmp_path / "flat.tif", np.full((32, 32), 7, np.uint8))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["image", "segment", str(tmp_path / "flat.tif"), "-o", str(tmp_path / "o"),
+                              "--model", str(out)])
+    assert res.exit_code == 2 and "constant" in res.output and not (tmp_path / "o").exists()
+    res = runner.invoke(cli, ["image", "train", "--data", str(tmp_path), "-o", str(tmp_path / "m"),
+                              "--freeze-all-but", "2"])
+    assert res.exit_code == 2 and "--init" in res.output
