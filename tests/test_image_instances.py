@@ -98,3 +98,32 @@ def test_labelled_object_iou_ignores_unlabelled_cells_but_not_merges():
     assert labelled_object_iou(truth, pred) == 1.0
     pred[2:8, 8:14] = 1                            # the labelled cell merged with its neighbour
     assert labelled_object_iou(truth, pred) == pytest.approx(0.5)
+
+
+def test_test_time_augmentation_turns_flow_vectors_back_with_the_image():
+    import torch
+
+    from neuronseg.nets.image import _undo_dihedral
+    from neuronseg.train.augment import dihedral
+
+    lab = np.zeros((41, 51), np.int32)   # odd sizes: each cell's centre is unique under every symmetry
+    lab[disk((15, 12), 6)] = 1
+    lab[30:35, 5:46] = 2
+    lab[9:30, 40:45] = 3
+    f = flow_targets(lab)
+    for k in range(8):
+        lk = np.ascontiguousarray(dihedral(lab, k))
+        out = torch.from_numpy(np.concatenate([(lk > 0)[None].astype(np.float32), flow_targets(lk)]))
+        back = _undo_dihedral(out, k).numpy()
+        np.testing.assert_allclose(back[1:], f, atol=1e-6)
+        np.testing.assert_array_equal(back[0], lab > 0)
+
+
+def test_intensity_jitter_is_seeded_and_keeps_the_image_shape():
+    from neuronseg.train.augment import jitter_intensity
+
+    x = np.linspace(0, 1, 400, dtype=np.float32).reshape(20, 20)
+    a, b = jitter_intensity(x, np.random.default_rng(3)), jitter_intensity(x, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == x.shape and not np.allclose(a, x)
+    assert np.corrcoef(a.ravel(), x.ravel())[0, 1] > 0.8   # still the same picture

@@ -3,14 +3,17 @@
 The public surface::
 
     from neuronseg import open_movie, segment_movie, curate_rois, RoiSet, neurofinder_scores
+    from neuronseg import read_image, segment_image, ImageModel
 """
 
 __version__ = "0.1.0"
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.images import read_image, read_labelled_images
 from neuronseg.io.movies import Movie, open_movie
 from neuronseg.io.rois import RoiSet, read_rois, read_regions_json, write_regions_json
 from neuronseg.metrics import instance_scores, neurofinder_scores, pixel_scores
+from neuronseg.pipelines.image import ImageModel, segment_image
 from neuronseg.pipelines.segment import Segmentation, segment_movie
 
 
@@ -24,6 +27,7 @@ def curate_rois(source, precision: float = 0.9, model=None, movie=None, device: 
 
 __all__ = [
     "__version__",
+    "ImageModel",
     "Movie",
     "NeuronsegError",
     "RoiSet",
@@ -33,8 +37,11 @@ __all__ = [
     "neurofinder_scores",
     "open_movie",
     "pixel_scores",
+    "read_image",
+    "read_labelled_images",
     "read_regions_json",
     "read_rois",
+    "segment_image",
     "segment_movie",
     "write_regions_json",
 ]

@@ -415,6 +415,8 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, devi
 @click.option("--val", "val_paths", multiple=True, type=click.Path(path_type=Path, exists=True),
               help="Validation images in the same layouts (default: every 5th image, or with fewer than 5 the "
                    "right quarter of each).")
+@click.option("--exclude", "exclude", multiple=True,
+              help="Image names (stems; shell patterns allowed) never used: your test images. Repeatable.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--target", type=click.Choice(["semantic", "flows"]), default="semantic", show_default=True,
               help="flows: also learn vectors to each cell's centre and split cells by following them.")
@@ -437,6 +439,7 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, devi
 @click.option("--freeze-all-but", type=int, default=0, show_default=True,
               help="With --init: train only the last K weight layers (0 = all).")
 @click.option("--no-elastic", is_flag=True, help="No elastic deformation.")
+@click.option("--intensity-jitter", is_flag=True, help="Also random gamma, contrast, blur and noise.")
 @click.option("--epochs", type=int, default=40, show_default=True)
 @click.option("--steps-per-epoch", type=int, default=25, show_default=True)
 @click.option("--crop", type=int, default=128, show_default=True)
@@ -444,8 +447,8 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, devi
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def image_train_cmd(data_paths, val_paths, out, target, instances, loss, pos_weight, dropout, cell_classes,
-                    base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, epochs,
+def image_train_cmd(data_paths, val_paths, exclude, out, target, instances, loss, pos_weight, dropout, cell_classes,
+                    base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, intensity_jitter, epochs,
                     steps_per_epoch, crop, seed, device, resume, overwrite):
     """Train an image model; writes OUT/weights.pt, config.json, thresholds.json, training.json."""
     from neuronseg.io.images import read_labelled_images
@@ -456,15 +459,21 @@ def image_train_cmd(data_paths, val_paths, out, target, instances, loss, pos_wei
         raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
     if freeze_all_but and not init:
         raise NeuronsegError("--freeze-all-but needs --init (a pre-trained model to fine-tune)")
-    items = [it for p in data_paths for it in read_labelled_images(p)]
-    val_items = [it for p in val_paths for it in read_labelled_images(p)]
+    from fnmatch import fnmatch
+
+    def kept(paths):
+        return [it for p in paths for it in read_labelled_images(p) if not any(fnmatch(it.name, e) for e in exclude)]
+
+    items, val_items = kept(data_paths), kept(val_paths)
+    if not items:
+        raise NeuronsegError("--exclude leaves no training image")
     try:
         config = ImageConfig(base_width=base_width, dropout=dropout, target=target, scale=scale,
                              instances=instances or ("flows" if target == "flows" else "watershed"),
                              cell_classes=[c.strip() for c in cell_classes.split(",") if c.strip()],
                              refine="" if refine == "none" else refine)
         params = ImageTrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, loss=loss,
-                                  pos_weight=pos_weight, elastic=not no_elastic, freeze_all_but=freeze_all_but,
+                                  pos_weight=pos_weight, elastic=not no_elastic, intensity=intensity_jitter, freeze_all_but=freeze_all_but,
                                   init=str(init) if init else None, partial_labels=partial_labels, seed=seed,
                                   device=device)
     except ValueError as exc:

@@ -73,7 +73,7 @@ def network_outputs(model: ImageModel, image: np.ndarray, cell_class: str | None
     """``(out_channels, h, w)`` at network scale: foreground probability, then flows if any."""
     scale = model.config.scale if scale is None else scale
     small = rescale(np.asarray(image, np.float32), scale)
-    return predict(model.net, network_input(model.config, small, cell_class), model.device)
+    return predict(model.net, network_input(model.config, small, cell_class), model.device, model.config.tta)
 
 
 def median_diameter(areas: np.ndarray) -> float:

@@ -47,3 +47,14 @@ def warped_crop(image: np.ndarray, masks: list[np.ndarray], centre, size: int, r
     out_image = np.stack([ndi.map_coordinates(ch, coords, order=1, mode="mirror") for ch in image])
     out_masks = [ndi.map_coordinates(m, coords, order=0, mode="constant", cval=0) for m in masks]
     return out_image.astype(np.float32), out_masks
+
+
+def jitter_intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random gamma, contrast, offset, blur and noise on a normalised ``(H, W)`` image
+    (about [0, 1]): other microscopes, stains and exposures than the training images'."""
+    x = np.clip(image, 0, None) ** rng.uniform(0.6, 1.6)
+    x = x * rng.uniform(0.7, 1.3) + rng.uniform(-0.1, 0.1)
+    if rng.random() < 0.3:
+        x = ndi.gaussian_filter(x, rng.uniform(0.3, 1.2))
+    x = x + rng.normal(0, rng.uniform(0, 0.03), x.shape)
+    return x.astype(np.float32)

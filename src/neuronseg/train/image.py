@@ -28,7 +28,7 @@ from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
 from neuronseg.nets.image import FLOW_GAIN, LOSSES, ImageConfig, build_image_net, freeze_all_but, network_input, set_train_mode
 from neuronseg.pipelines.image import DEFAULT_THRESHOLDS, ImageModel, instances_from_outputs, median_diameter, rescale
 from neuronseg.progress import progress_bar
-from neuronseg.train.augment import dihedral, warped_crop
+from neuronseg.train.augment import dihedral, jitter_intensity, warped_crop
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class ImageTrainParams:
     pos_weight: float = 1.0       #: weight of foreground pixels in BCE
     affine: bool = True
     elastic: bool = True
+    intensity: bool = False       #: random gamma / contrast / blur / noise
     cell_bias: float = 0.7        #: fraction of crops centred on a cell pixel
     patience: int = 12
     freeze_all_but: int = 0       #: train only the last k weight layers (0 = all)
@@ -116,6 +117,8 @@ class CropSampler:
         centre = pool[rng.integers(len(pool))] + rng.uniform(-s / 4, s / 4, 2)
         x, (labels, known) = warped_crop(it.x, [it.labels, it.train.astype(np.uint8)], centre, s, rng,
                                          self.p.affine, self.p.elastic)
+        if self.p.intensity:
+            x[0] = jitter_intensity(x[0], rng)
         k = int(rng.integers(8))
         x, labels, known = (np.ascontiguousarray(dihedral(a, k)) for a in (x, labels, known))
         targets = [(labels > 0)[None].astype(np.float32)]
