@@ -107,19 +107,30 @@ def follow_flows(flows: np.ndarray, foreground: np.ndarray, n_steps: int = 200) 
 
 
 def instances_from_flows(flows: np.ndarray, foreground: np.ndarray, n_steps: int = 200,
-                         sink_radius: int = 2, min_size: int = 0) -> np.ndarray:
+                         min_size: int = 0, min_count: int = 3) -> np.ndarray:
     """Instance labels ``(H, W)`` from predicted flows and a foreground mask.
 
-    Pixels whose end points fall in one connected sink (end-point positions dilated by
-    ``sink_radius``) form one instance; instances under ``min_size`` pixels are dropped.
+    End points pile up at each cell's sink. Sinks are the local maxima (5×5) of the
+    end-point histogram holding at least ``min_count`` end points; every pixel joins the sink
+    nearest its end point. Pixels that had not arrived when the steps ran out (weak flows
+    near an edge) thus still join the sink they were heading for, and their trails never
+    bridge two touching cells, as grouping all end points by connectivity would. Instances
+    under ``min_size`` pixels are dropped.
     """
+    from scipy.spatial import cKDTree
+
     foreground = np.asarray(foreground, bool)
     labels = np.zeros(foreground.shape, np.int32)
     if not foreground.any():
         return labels
     ends = np.rint(follow_flows(flows, foreground, n_steps)).astype(np.int64)
-    hits = np.zeros(foreground.shape, bool)
-    hits[ends[:, 0], ends[:, 1]] = True
-    sinks, _ = ndi.label(ndi.binary_dilation(hits, iterations=sink_radius), structure=np.ones((3, 3)))
-    labels[foreground] = sinks[ends[:, 0], ends[:, 1]]
+    hist = np.zeros(foreground.shape, np.int64)
+    np.add.at(hist, (ends[:, 0], ends[:, 1]), 1)
+    peaks = (hist == ndi.maximum_filter(hist, size=5)) & (hist >= min_count)
+    if not peaks.any():
+        peaks = hist == hist.max()
+    sinks, n = ndi.label(peaks, structure=np.ones((3, 3)))
+    where = np.argwhere(sinks)
+    _, nearest = cKDTree(where).query(ends)
+    labels[foreground] = sinks[where[nearest, 0], where[nearest, 1]]
     return drop_small(labels, min_size)
