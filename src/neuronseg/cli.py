@@ -65,10 +65,12 @@ def cli(quiet, verbose):
               help="Compute the summary images in spatial tiles of N×N pixels (classical method); same cells as untiled.")
 @click.option("--scheduler", default=None,
               help="With --tile-size: a Dask scheduler address; each tile becomes a task (workers must see INPUT).")
+@click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
+              help="Motion correction first: rigid or piecewise-rigid phase correlation, or rigid + dense optical flow.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
-            memory_limit, tile_size, scheduler, as_json, overwrite):
+            memory_limit, tile_size, scheduler, motion, as_json, overwrite):
     """Find cells in a movie: regions.json, labels.tif, rois.zip, traces.npy, summary.json, overlay.png, report.html."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import check_writable
@@ -97,7 +99,8 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
             client = Client(scheduler)
         try:
             seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
-                                memory_limit_mb=memory_limit, tile_size=tile_size, client=client, dataset=dataset)
+                                memory_limit_mb=memory_limit, tile_size=tile_size, client=client, dataset=dataset,
+                                motion=motion)
         finally:
             if client is not None:
                 client.close()

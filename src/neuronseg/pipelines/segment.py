@@ -80,7 +80,7 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
                   memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
-                  dataset: str | None = None) -> Segmentation:
+                  dataset: str | None = None, motion: str = "none") -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
@@ -103,6 +103,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         dask.distributed Client) each tile's pass is a task on the cluster.
     dataset : str, optional
         The dataset inside an HDF5/NWB/Zarr movie, for tile tasks that reopen it.
+    motion : {"none", "rigid", "piecewise", "flow"}
+        Motion correction before everything else (see :mod:`neuronseg.movie.motion`).
 
     Returns
     -------
@@ -114,6 +116,16 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     seconds: dict[str, float] = {}
     disco = None
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
+    motion_summary = None
+    if motion != "none":
+        from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
+
+        if tile_size is not None:
+            raise NeuronsegError("--motion works on whole frames; it cannot be combined with --tile-size yet")
+        with _timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
+            estimate = estimate_motion(movie, MotionParams(method=motion), chunk, progress=tick)
+        movie = MotionCorrectedMovie(movie, estimate)
+        motion_summary = estimate.summary()
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
@@ -160,4 +172,6 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
                       None if rois.weights is None else list(rois.weights) + [np.ones(len(p), np.float32) for p in rings.pixels])
         all_traces = extract_traces(movie.chunks(chunk), both, movie.n_frames, progress=tick)
     n = len(rois)
+    if motion_summary is not None:
+        parameters = {**parameters, "motion": motion_summary}
     return Segmentation(rois, all_traces[:n], summary, method, parameters, seconds, all_traces[n:])
