@@ -49,3 +49,14 @@ def save_checkpoint(path, **state) -> None:
 
 def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def restore_training(path, net, optimizer, scheduler) -> dict:
+    """Load a ``--resume`` checkpoint into the network, optimizer and scheduler; returns the
+    rest of it (counters, best state, ``history`` decoded from JSON)."""
+    ck = load_checkpoint(path)
+    net.load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    scheduler.load_state_dict(ck["scheduler"])
+    ck["history"] = json.loads(ck["history"])
+    return ck

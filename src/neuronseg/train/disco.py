@@ -216,7 +216,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
 
     from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
     from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel, image_channels
-    from neuronseg.train.checkpoints import load_checkpoint, save_checkpoint, save_model
+    from neuronseg.train.checkpoints import restore_training, save_checkpoint, save_model
 
     out = Path(out)
     config = config or DiscoConfig()
@@ -235,13 +235,10 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     ckpt_path = out / "checkpoint.pt"
     history, start_epoch, best_f1, best_state, stale = [], 0, -1.0, None, 0
     if resume and ckpt_path.exists():
-        ck = load_checkpoint(ckpt_path)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
+        ck = restore_training(ckpt_path, net, opt, sched)
         start_epoch, best_f1, stale = int(ck["epoch"]) + 1, float(ck["best_f1"]), int(ck["stale"])
         best_state = ck["best_model"]
-        history = json.loads(ck["history"])
+        history = ck["history"]
         rng = np.random.default_rng([params.seed, start_epoch])  # fresh but reproducible stream
         sampler.rng = rng
         log.info(f"resumed at epoch {start_epoch} (best validation F1 {best_f1:.3f})")

@@ -202,7 +202,7 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     import torch
 
     from neuronseg.nets.device import torch_device
-    from neuronseg.train.checkpoints import load_checkpoint, load_model_files, save_checkpoint, save_model
+    from neuronseg.train.checkpoints import load_model_files, restore_training, save_checkpoint, save_model
 
     out = Path(out)
     device = torch_device(params.device)
@@ -236,12 +236,9 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     ckpt_path = out / "checkpoint.pt"
     history, start, best, best_state, stale = [], 0, -1.0, None, 0
     if resume and ckpt_path.exists():
-        ck = load_checkpoint(ckpt_path)
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
+        ck = restore_training(ckpt_path, net, opt, sched)
         start, best, stale, best_state = int(ck["epoch"]) + 1, float(ck["best"]), int(ck["stale"]), ck["best_model"]
-        history = json.loads(ck["history"])
+        history = ck["history"]
         sampler.rng = np.random.default_rng([params.seed, start])
         log.info(f"resumed at epoch {start}")
     t0 = time.perf_counter()
