@@ -4,9 +4,11 @@ Starts from the shipped `nuclei` model (fluorescent nuclei, one DSB image) and f
 8 pfc_brightfield images, training all layers or only the last k (`--freeze-all-but k`),
 against the same network trained from scratch on the same 8 images with the same budget.
 4 further training-part images validate (early stopping, thresholds); the score is the
-labelled-neuron IoU on the 16 held-out images. Each variant is trained with 2 seeds.
+labelled-neuron IoU on the 16 held-out images. Each variant is trained with 2 seeds, for
+each training budget (epochs of 25 steps of 4 crops).
 
-    python benchmarks/image_transfer.py [--epochs 20]
+    python benchmarks/image_transfer.py [--epochs 20] [--variants scratch,finetune_all]
+    python benchmarks/image_transfer.py --epochs 5,10 --variants scratch,finetune_all
 """
 
 import argparse
@@ -30,8 +32,9 @@ from neuronseg.train.image import ImageTrainParams, train_image_model
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", default="20", help="comma-separated training budgets")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--variants", default="scratch,finetune_all,finetune_last_6,finetune_last_2")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(2)
@@ -46,13 +49,15 @@ def main():
                   instances="components", scale=0.25)
     variants = {"scratch": (None, 0), "finetune_all": (init, 0), "finetune_last_6": (init, 6),
                 "finetune_last_2": (init, 2)}
+    chosen = args.variants.split(",")
+    runs = [(f"{name}_{e}ep", variants[name], int(e)) for e in args.epochs.split(",") for name in chosen]
     out = {"data": "pfc_brightfield: 8 training, 4 validation, 16 held-out test images",
-           "pretrained_on": "dsb2018_nuclei (shipped nuclei model)", "epochs": args.epochs}
+           "pretrained_on": "dsb2018_nuclei (shipped nuclei model)"}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (init_dir, k) in variants.items():
+        for name, (init_dir, k), epochs in runs:
             scores, secs = [], []
             for seed in range(args.seeds):
-                params = ImageTrainParams(epochs=args.epochs, steps_per_epoch=25, crop=128, patience=100,
+                params = ImageTrainParams(epochs=epochs, steps_per_epoch=25, crop=128, patience=100,
                                           partial_labels=True, seed=seed, freeze_all_but=k,
                                           init=str(init_dir) if init_dir else None)
                 folder = Path(tmp) / f"{name}_{seed}"
