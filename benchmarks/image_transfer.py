@@ -35,13 +35,14 @@ def main():
     ap.add_argument("--epochs", default="20", help="comma-separated training budgets")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--variants", default="scratch,finetune_all,finetune_last_6,finetune_last_2")
+    ap.add_argument("--init", default=None, help="pre-trained model folder (default: the shipped nuclei model)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(2)
     part = training_part("pfc_brightfield", PFC_TEST)
     train, val = part[:8], part[8:12]
     test = held_out("pfc_brightfield", PFC_TEST)
-    init = WEIGHTS / SHIPPED["nuclei"]
+    init = Path(args.init) if args.init else WEIGHTS / SHIPPED["nuclei"]
     _, nuclei_cfg, _ = load_model_files(init)
     nuclei_cfg = ImageConfig.from_dict(nuclei_cfg)
     # the same architecture for every variant; data-side settings as the brightfield model uses them
@@ -52,7 +53,8 @@ def main():
     chosen = args.variants.split(",")
     runs = [(f"{name}_{e}ep", variants[name], int(e)) for e in args.epochs.split(",") for name in chosen]
     out = {"data": "pfc_brightfield: 8 training, 4 validation, 16 held-out test images",
-           "pretrained_on": "dsb2018_nuclei (shipped nuclei model)"}
+           "pretrained_on": str(args.init or "dsb2018_nuclei (shipped nuclei model)"),
+           "architecture": {k: config[k] for k in ("base_width", "depth", "target")}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (init_dir, k), epochs in runs:
             scores, secs = [], []

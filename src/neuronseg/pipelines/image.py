@@ -90,7 +90,8 @@ def choose_scale(model: ImageModel, image: np.ndarray, diameter=None, cell_class
     the user's typical cell diameter in px of this image. ``"auto"``: try a ladder of scales,
     take the one whose predicted cells come closest to the training size (at least 3 cells),
     then correct it by the ratio of sizes (the idea of Cellpose's size model, without a
-    second network).
+    second network). It can be fooled when cells are much *larger* than the model knows:
+    it may then split each cell into pieces of the training size at a high scale.
     """
     cfg = model.config
     if diameter is None:
@@ -102,16 +103,18 @@ def choose_scale(model: ImageModel, image: np.ndarray, diameter=None, cell_class
         if d <= 0:
             raise NeuronsegError(f"--diameter must be positive, not {diameter}")
         return cfg.cell_diameter / d
-    best, best_err = cfg.scale, np.inf
-    for factor in (0.5, 0.7, 1.0, 1.4, 2.0, 2.8):
+    trials = []   # (scale, median diameter) where at least 3 cells were found
+    for factor in (0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8):
         s = cfg.scale * factor
-        if not 32 <= s * min(image.shape) and s * max(image.shape) <= 4096:
+        if not (32 <= s * min(image.shape) and s * max(image.shape) <= 4096):
             continue
         labels = instances_from_outputs(network_outputs(model, image, cell_class, s), cfg, model.thresholds)
-        d = median_diameter(np.bincount(labels.ravel())[1:])
-        if labels.max() >= 3 and abs(np.log(d / cfg.cell_diameter)) < best_err:
-            best, best_err = s * cfg.cell_diameter / d, abs(np.log(d / cfg.cell_diameter))
-    return float(best)
+        if labels.max() >= 3:
+            trials.append((s, median_diameter(np.bincount(labels.ravel())[1:])))
+    if not trials:
+        return cfg.scale
+    s, d = min(trials, key=lambda t: abs(np.log(t[1] / cfg.cell_diameter)))
+    return float(s * cfg.cell_diameter / d)
 
 
 def instances_from_outputs(outputs: np.ndarray, config: ImageConfig, thresholds: dict,
