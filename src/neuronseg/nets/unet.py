@@ -20,20 +20,49 @@ def conv_block(c_in: int, c_out: int, dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class ASPP(nn.Module):
+    """Atrous Spatial Pyramid Pooling (DeepLab): parallel 1×1 and dilated 3×3 convolutions
+    plus an image-level (global average) branch, concatenated and fused by a 1×1 convolution.
+    Sees context at several scales at once at the U-Net's coarsest level."""
+
+    def __init__(self, c_in: int, c_out: int, rates=(2, 4, 6), dropout: float = 0.0):
+        super().__init__()
+
+        def branch(k, rate):
+            pad = 0 if k == 1 else rate
+            return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=pad, dilation=rate, bias=False),
+                                 nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+        self.branches = nn.ModuleList([branch(1, 1)] + [branch(3, r) for r in rates])
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c_in, c_out, 1), nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(nn.Conv2d(c_out * (len(rates) + 2), c_out, 1, bias=False), nn.BatchNorm2d(c_out),
+                                  nn.ReLU(inplace=True), nn.Dropout2d(dropout) if dropout else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.pool(x).expand(-1, -1, x.shape[-2], x.shape[-1])
+        return self.fuse(torch.cat([b(x) for b in self.branches] + [pooled], dim=1))
+
+
 class UNet(nn.Module):
     """U-Net with ``depth`` resolution levels; level ``i`` has ``base * 2**i`` channels.
 
+    ``aspp_rates``: the bottleneck (deepest level) is an :class:`ASPP` block with these
+    dilation rates instead of two plain convolutions (the one-photon per-frame network).
     Inputs must have height and width divisible by ``2 ** (depth - 1)`` (see :func:`pad_to`).
     Returns logits (no final activation).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, base: int = 16, depth: int = 5, dropout: float = 0.0):
+    def __init__(self, in_channels: int, out_channels: int, base: int = 16, depth: int = 5, dropout: float = 0.0,
+                 aspp_rates=None):
         super().__init__()
         widths = [base * 2**i for i in range(depth)]
         self.down = nn.ModuleList()
         c = in_channels
         for i, w in enumerate(widths):
-            self.down.append(conv_block(c, w, dropout if i == depth - 1 else 0.0))
+            if i == depth - 1 and aspp_rates:
+                self.down.append(ASPP(c, w, tuple(aspp_rates), dropout))
+            else:
+                self.down.append(conv_block(c, w, dropout if i == depth - 1 else 0.0))
             c = w
         self.up = nn.ModuleList()
         self.merge = nn.ModuleList()
