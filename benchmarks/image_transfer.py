@@ -35,12 +35,13 @@ def main():
     ap.add_argument("--epochs", default="20", help="comma-separated training budgets")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--variants", default="scratch,finetune_all,finetune_last_6,finetune_last_2")
+    ap.add_argument("--n-train", type=int, default=8, help="labelled training images")
     ap.add_argument("--init", default=None, help="pre-trained model folder (default: the shipped nuclei model)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(2)
     part = training_part("pfc_brightfield", PFC_TEST)
-    train, val = part[:8], part[8:12]
+    train, val = part[:args.n_train], part[args.n_train:args.n_train + 4]
     test = held_out("pfc_brightfield", PFC_TEST)
     init = Path(args.init) if args.init else WEIGHTS / SHIPPED["nuclei"]
     _, nuclei_cfg, _ = load_model_files(init)
@@ -52,7 +53,7 @@ def main():
                 "finetune_last_2": (init, 2)}
     chosen = args.variants.split(",")
     runs = [(f"{name}_{e}ep", variants[name], int(e)) for e in args.epochs.split(",") for name in chosen]
-    out = {"data": "pfc_brightfield: 8 training, 4 validation, 16 held-out test images",
+    out = {"data": f"pfc_brightfield: {args.n_train} training, 4 validation, 16 held-out test images",
            "pretrained_on": str(args.init or "dsb2018_nuclei (shipped nuclei model)"),
            "architecture": {k: config[k] for k in ("base_width", "depth", "target")}}
     with tempfile.TemporaryDirectory() as tmp:

@@ -229,7 +229,7 @@ def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tm
     images = image_channels(movie[:].mean(axis=0), model.config)
     feats = whole_consumer.finish()
     whole_probs = model.predict(feats, images)
-    tiled_probs = predict_tiled(model.predict, feats, images, 40, margin=16)
+    tiled_probs = predict_tiled(model.predict, feats, images, tile_size=40, margin=16)
     assert tiled_probs.shape == whole_probs.shape
     assert np.abs(tiled_probs - whole_probs).mean() < 0.01  # seams differ a little, the rest not at all
     tiled = segment_movie(movie, "disco", model=model, tile_size=40)

@@ -116,3 +116,12 @@ def test_cli_image_errors_are_one_line(tiny_model, tmp_path):
     res = runner.invoke(cli, ["image", "train", "--data", str(tmp_path), "-o", str(tmp_path / "m"),
                               "--freeze-all-but", "2"])
     assert res.exit_code == 2 and "--init" in res.output
+
+
+def test_tiled_inference_matches_one_pass(tiny_model):
+    out, _ = tiny_model
+    model = ImageModel.load(out)
+    big = _blobs(31, shape=(160, 200), n=20)
+    whole = segment_image(big.image, model)
+    tiled = segment_image(big.image, model, tile_size=64)
+    assert instance_scores(whole, tiled)["per_threshold"]["0.50"]["f1"] >= 0.95

@@ -393,9 +393,11 @@ def _diameter(text):
               help="Typical cell diameter in px when your images' scale differs from the model's, or 'auto'.")
 @click.option("--refine", type=click.Choice(["none", "bayes", "svm"]), default=None,
               help="Boundary refinement by a per-image pixel classifier (default: the model's choice).")
+@click.option("--tile-size", type=int, default=None,
+              help="Run the network in overlapping tiles of this many px (default: above 1024 px a side).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda …")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, device, overwrite):
+def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile_size, device, overwrite):
     """Segment an image, or every image in a folder: OUT/<stem>_labels.tif (uint16) and OUT/<stem>_overlay.png."""
     from neuronseg.io.images import image_files
     from neuronseg.io.outputs import check_writable
@@ -406,7 +408,7 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, devi
     files = image_files(input_path)
     loaded = ImageModel.load(model, torch_device(device))
     refine = "" if refine == "none" else refine
-    summary = segment_image_files(files, out, loaded, cell_class, refine, _diameter(diameter), overwrite)
+    summary = segment_image_files(files, out, loaded, cell_class, refine, _diameter(diameter), overwrite, tile_size)
     n = sum(im["n_cells"] for im in summary["images"])
     click.echo(f"{len(files)} image(s), {n} cells → {out}")
 

@@ -28,6 +28,8 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED = {"somata": "image_somata", "nuclei": "image_nuclei", "brightfield": "image_brightfield"}
 DEFAULT_MODEL = "somata"
 DEFAULT_THRESHOLDS = {"foreground": 0.5, "min_size": 10}
+#: network inputs larger than this many pixels a side run in overlapping tiles (bounded memory)
+TILE = 1024
 
 
 @dataclass
@@ -69,11 +71,21 @@ def rescale(image: np.ndarray, scale: float, order: int = 1) -> np.ndarray:
 
 
 def network_outputs(model: ImageModel, image: np.ndarray, cell_class: str | None = None,
-                    scale: float | None = None) -> np.ndarray:
-    """``(out_channels, h, w)`` at network scale: foreground probability, then flows if any."""
+                    scale: float | None = None, tile_size: int | None = None) -> np.ndarray:
+    """``(out_channels, h, w)`` at network scale: foreground probability, then flows if any.
+
+    Inputs larger than ``tile_size`` (default :data:`TILE`) px a side go through the network
+    in overlapping tiles, so memory stays bounded for mosaics and whole slides.
+    """
+    from neuronseg.pipelines.tiles import predict_tiled
+
     scale = model.config.scale if scale is None else scale
     small = rescale(np.asarray(image, np.float32), scale)
-    return predict(model.net, network_input(model.config, small, cell_class), model.device, model.config.tta)
+    x = network_input(model.config, small, cell_class)   # normalised over the whole image, not per tile
+    tile = tile_size or TILE
+    if max(x.shape[-2:]) <= tile:
+        return predict(model.net, x, model.device, model.config.tta)
+    return predict_tiled(lambda t: predict(model.net, t, model.device, model.config.tta), x, tile_size=tile)
 
 
 def median_diameter(areas: np.ndarray) -> float:
@@ -141,11 +153,12 @@ def instances_from_outputs(outputs: np.ndarray, config: ImageConfig, thresholds:
 
 
 def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class: str | None = None,
-                  refine: str | None = None, diameter=None) -> np.ndarray:
+                  refine: str | None = None, diameter=None, tile_size: int | None = None) -> np.ndarray:
     """Instance labels ``(H, W)`` int32 (0 = background) of one ``(H, W)`` image.
 
     ``diameter``: the typical cell diameter in px when the image's scale differs from the
-    model's training images, or ``"auto"`` (see :func:`choose_scale`).
+    model's training images, or ``"auto"`` (see :func:`choose_scale`). ``tile_size``: run
+    the network in overlapping tiles of this size (default: only above :data:`TILE` px).
 
     Examples
     --------
@@ -157,7 +170,7 @@ def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class
     if image.ndim != 2:
         raise NeuronsegError(f"segment_image takes one (H, W) image, got shape {image.shape}")
     scale = choose_scale(model, image, diameter, cell_class)
-    outputs = network_outputs(model, image, cell_class, scale)
+    outputs = network_outputs(model, image, cell_class, scale, tile_size)
     small = rescale(image, scale) if (refine or (refine is None and model.config.refine)) else None
     labels = instances_from_outputs(outputs, model.config, model.thresholds, small, refine)
     if labels.shape != image.shape:
@@ -172,7 +185,7 @@ def _resize_labels(labels: np.ndarray, shape) -> np.ndarray:
 
 
 def segment_image_files(files, out, model: ImageModel, cell_class: str | None = None, refine: str | None = None,
-                        diameter=None, overwrite: bool = False) -> dict:
+                        diameter=None, overwrite: bool = False, tile_size: int | None = None) -> dict:
     """Segment each image file; write ``OUT/<stem>_labels.tif`` and ``OUT/<stem>_overlay.png``
     (DESIGN.md's contract) and ``OUT/summary.json``. Returns the summary."""
     import tifffile
@@ -194,7 +207,7 @@ def segment_image_files(files, out, model: ImageModel, cell_class: str | None = 
             for f in files:
                 t0 = time.perf_counter()
                 image = read_image(f)
-                labels = segment_image(image, model, cell_class, refine, diameter)
+                labels = segment_image(image, model, cell_class, refine, diameter, tile_size)
                 tifffile.imwrite(tmp / f"{f.stem}_labels.tif", labels.astype(np.uint16), compression="zlib")
                 save_png(overlay(image, RoiSet.from_labels(labels)), tmp / f"{f.stem}_overlay.png", min_size=0)
                 images.append({"image": f.name, "n_cells": int(labels.max()),

@@ -155,7 +155,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             else:
                 from neuronseg.pipelines.tiles import predict_tiled
 
-                probs = predict_tiled(disco.predict, features, images, tile_size)
+                probs = predict_tiled(disco.predict, features, images, tile_size=tile_size)
         with _timed(seconds, "instances"):
             rois = disco.instances(probs)
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),

@@ -110,18 +110,19 @@ def tiled_summarize(movie, tile_size: int, temporal_bin: int = 3, chunk: int | N
     return summary, stitched
 
 
-def predict_tiled(predict, features: np.ndarray, images: np.ndarray, tile_size: int, margin: int = 32) -> np.ndarray:
-    """``predict(features, images)`` over overlapping tiles, keeping each tile's core.
+def predict_tiled(predict, *inputs: np.ndarray, tile_size: int, margin: int = 32) -> np.ndarray:
+    """``predict(*inputs)`` over overlapping tiles, keeping each tile's core; every input's
+    last two axes are the field ``(H, W)``, and so are the output's.
 
     A U-Net sees further than any practical margin, so probabilities near a seam can differ
     slightly from one pass over the whole field; ``margin`` pixels of context on every side
     keep that difference small, and the instances are formed once on the stitched field.
     """
-    h, w = images.shape[-2:]
+    h, w = inputs[0].shape[-2:]
     out = None
     for t in tile_grid((h, w), tile_size, halo=margin):
         R0, R1, C0, C1 = t.outer
-        probs = predict(features[..., R0:R1, C0:C1], images[..., R0:R1, C0:C1])
+        probs = predict(*(a[..., R0:R1, C0:C1] for a in inputs))
         if out is None:
             out = np.zeros((probs.shape[0], h, w), np.float32)
         r0, r1, c0, c1 = t.core

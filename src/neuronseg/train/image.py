@@ -186,10 +186,10 @@ def optimize_thresholds(model: ImageModel, val: list[Prepared], partial: bool) -
     outputs = validation_outputs(model, val)
     areas = np.bincount(np.concatenate([p.labels[p.val] for p in val]))[1:]
     typical = float(np.median(areas[areas > 0])) if (areas > 0).any() else 50.0
-    best, best_score = dict(DEFAULT_THRESHOLDS), -1.0
+    best, best_score = dict(model.thresholds), -1.0
     for fg in (0.3, 0.4, 0.5, 0.6, 0.7):
         for frac in (0.0, 0.1, 0.25, 0.4):
-            t = {**DEFAULT_THRESHOLDS, "foreground": fg, "min_size": int(frac * typical)}
+            t = {**model.thresholds, "foreground": fg, "min_size": int(frac * typical)}
             score = validation_score(model, val, outputs, t, partial)
             if score > best_score:
                 best, best_score = t, score
@@ -273,7 +273,15 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
             log.info(f"early stop: validation score has not improved for {params.patience} epochs")
             break
     net.load_state_dict(best_state)
-    model = ImageModel(net.eval(), config, dict(DEFAULT_THRESHOLDS), str(device))
+    base = dict(DEFAULT_THRESHOLDS)
+    if config.target == "flows":
+        # steps enough to walk the length of nearly every training cell (long neurites too)
+        from scipy import ndimage as ndi
+
+        extents = [max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+                   for p in prepared for sl in ndi.find_objects(p.labels) if sl is not None]
+        base["flow_steps"] = int(max(30, 1.5 * np.percentile(extents, 95)))
+    model = ImageModel(net.eval(), config, base, str(device))
     thresholds, tuned = optimize_thresholds(model, val, params.partial_labels)
     record = {
         "n_train_images": len(train_items) + len(split_items), "n_val_images": len(val),
