@@ -1,12 +1,12 @@
 """Motion correction: rigid and piecewise-rigid phase correlation, and dense optical flow.
 
 Every method registers each frame to one *reference* image (the mean of frames spread
-over the movie, itself re-registered once), not to the previous frame: frame-to-frame
+over the movie, registered to itself twice), not to the previous frame: frame-to-frame
 estimates add their errors up into a drift over a long recording. Estimation streams the
 movie in time chunks; correction is applied lazily, chunk by chunk, by
 :class:`MotionCorrectedMovie`, so nothing the size of the movie is ever held.
 
-* ``rigid``: one (row, col) shift per frame by upsampled phase correlation
+* ``rigid``: one (row, col) shift per frame by upsampled cross-correlation
   (``skimage.registration.phase_cross_correlation``) of smoothed, tapered frames.
 * ``piecewise``: the same per block of a ``grid × grid`` layout of overlapping blocks,
   each block's shift kept within ``max_deviation`` px of the frame's rigid shift, then
