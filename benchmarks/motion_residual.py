@@ -16,31 +16,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
-from neuronseg.io.movies import open_movie
+from neuronseg.io.movies import movie_from_array
 from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
 from neuronseg.simulate import simulate
-
-
-class ArrayMovie:
-    """The Movie interface over an in-memory array (the benchmark's shifted movie)."""
-
-    def __init__(self, a):
-        self.a = a
-        self.shape, self.n_frames, self.frame_shape, self.dtype = a.shape, a.shape[0], a.shape[1:], a.dtype
-
-    def __getitem__(self, key):
-        return self.a[key]
-
-    def read(self, t0, t1):
-        return self.a[t0:t1]
-
-    def chunks(self, size=None, window=None):
-        size = size or 100
-        for t0 in range(0, self.n_frames, size):
-            yield t0, self.a[t0:t0 + size]
-
-    def close(self):
-        pass
 
 
 def residual_rms(corrected, clean, margin=16):
@@ -62,7 +40,7 @@ def main():
         before = float(np.sqrt(((true - true.mean(0)) ** 2).sum(axis=1).mean()))
         out[name] = {"rms_before_px": round(before, 3)}
         for method in ("rigid", "piecewise", "flow"):
-            movie = ArrayMovie(shifted)
+            movie = movie_from_array(shifted)
             t0 = time.perf_counter()
             est = estimate_motion(movie, MotionParams(method=method))
             corrected = MotionCorrectedMovie(movie, est).read(0, len(clean))

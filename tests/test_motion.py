@@ -5,26 +5,9 @@ import pytest
 from scipy import ndimage as ndi
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.movies import movie_from_array
 from neuronseg.movie.motion import (MotionCorrectedMovie, MotionParams, block_slices, estimate_motion, shift_field,
                                     warp_frame)
-
-
-class ArrayMovie:
-    def __init__(self, a):
-        self.a, self.n_frames, self.frame_shape, self.shape, self.dtype = a, len(a), a.shape[1:], a.shape, a.dtype
-
-    def __getitem__(self, key):
-        return self.a[key]
-
-    def read(self, t0, t1):
-        return self.a[t0:t1]
-
-    def chunks(self, size=None, window=None):
-        for t0 in range(0, self.n_frames, size or 7):
-            yield t0, self.a[t0:t0 + (size or 7)]
-
-    def close(self):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +33,7 @@ def _residual_rms(corrected, clean, margin=12):
 
 def test_rigid_recovers_known_shifts_to_a_fraction_of_a_pixel(shifted):
     movie, true, _ = shifted
-    est = estimate_motion(ArrayMovie(movie), MotionParams("rigid"))
+    est = estimate_motion(movie_from_array(movie), MotionParams("rigid"))
     err = est.shifts + true            # the estimate moves each frame back
     err -= np.median(err, axis=0)      # the reference's own offset is not motion
     assert np.sqrt((err ** 2).sum(axis=1).mean()) < 0.3
@@ -59,7 +42,8 @@ def test_rigid_recovers_known_shifts_to_a_fraction_of_a_pixel(shifted):
 
 def test_corrected_frames_line_up_and_chunks_agree_with_reads(shifted):
     movie, true, clean = shifted
-    corrected = MotionCorrectedMovie(ArrayMovie(movie), estimate_motion(ArrayMovie(movie), MotionParams("rigid")))
+    m = movie_from_array(movie)
+    corrected = MotionCorrectedMovie(m, estimate_motion(m, MotionParams("rigid")))
     whole = corrected.read(0, 40)
     chunked = np.concatenate([c for _, c in corrected.chunks(9)])
     np.testing.assert_allclose(whole, chunked)
@@ -81,7 +65,7 @@ def test_piecewise_field_of_equal_block_shifts_is_a_rigid_shift():
 def test_piecewise_and_flow_also_correct_a_rigid_shift(shifted):
     movie, true, clean = shifted
     for method in ("piecewise", "flow"):
-        m = ArrayMovie(movie[:16])
+        m = movie_from_array(movie[:16])
         corrected = MotionCorrectedMovie(m, estimate_motion(m, MotionParams(method))).read(0, 16)
         assert _residual_rms(corrected, clean[:16]) < 0.4, method
 

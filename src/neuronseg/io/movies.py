@@ -315,6 +315,13 @@ class Movie:
         self.close()
 
 
+def movie_from_array(array, name: str = "array") -> Movie:
+    """A :class:`Movie` over an in-memory ``(T, H, W)`` array (a napari layer, a test movie)."""
+    if np.ndim(array) != 3:
+        raise NeuronsegError(f"{name}: a movie must be (T, H, W), got shape {np.shape(array)}")
+    return Movie(Path(name), _ArrayReader(array))
+
+
 def default_chunk_frames(frame_shape: tuple[int, int], dtype=np.float32, megabytes: float = 64) -> int:
     """How many frames of ``frame_shape`` fit in ``megabytes`` (at least 1)."""
     itemsize = max(np.dtype(dtype).itemsize, 4)  # chunks are usually converted to float32

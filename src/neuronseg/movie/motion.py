@@ -18,15 +18,12 @@ movie in time chunks; correction is applied lazily, chunk by chunk, by
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from neuronseg.errors import NeuronsegError
-
-log = logging.getLogger(__name__)
 
 METHODS = ("none", "rigid", "piecewise", "flow")
 
@@ -216,10 +213,8 @@ def correct_frames(frames: np.ndarray, t0: int, est: MotionEstimate) -> np.ndarr
                 pref = _prepare(est.reference, est.params)
             moving = _prepare(out[i], est.params)
             v = optical_flow_ilk(pref, moving, radius=est.params.flow_radius, num_warp=3)
-            # optical_flow_ilk: reference(p) ≈ moving(p + v(p)); sample the frame there
-            h, w = frame.shape
-            rr, cc = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
-            out[i] = ndi.map_coordinates(out[i], [rr + v[0], cc + v[1]], order=1, mode="nearest")
+            # optical_flow_ilk: reference(p) ≈ moving(p + v(p)); warp_frame samples at p − field
+            out[i] = warp_frame(out[i], -v)
     return out
 
 

@@ -63,12 +63,12 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
 def segment_layer(image: "napari.layers.Image", diameter: float = 11.0) -> "napari.types.LayerDataTuple":
     """Find cells in the selected movie layer (time × rows × cols) with neuronseg's default
     method; returns a labels layer. napari builds the widget from this signature."""
-    from neuronseg.io.movies import Movie, _ArrayReader
+    from neuronseg.io.movies import movie_from_array
     from neuronseg.pipelines.classical import ClassicalParams
     from neuronseg.pipelines.segment import segment_movie
 
     data = np.asarray(image.data)
     if data.ndim != 3:
         raise ValueError(f"select a movie layer (time × rows × cols); this one has shape {data.shape}")
-    seg = segment_movie(Movie(Path(image.name), _ArrayReader(data)), params=ClassicalParams(diameter=diameter))
+    seg = segment_movie(movie_from_array(data, image.name), params=ClassicalParams(diameter=diameter))
     return (seg.rois.to_labels(), {"name": f"{image.name} cells ({seg.method})", "opacity": 0.5}, "labels")

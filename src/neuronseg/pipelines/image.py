@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,6 @@ from neuronseg.instances.flows import instances_from_flows
 from neuronseg.instances.postprocess import close_foreground, drop_small, refine_boundaries
 from neuronseg.instances.watershed import instances_from_foreground
 from neuronseg.nets.image import ImageConfig, build_image_net, network_input, predict
-
-log = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 #: shipped models by name (folders under weights/)
