@@ -61,5 +61,8 @@ def test_calcium_kernel_rises_fast_and_decays_slowly():
 
 def test_onephoton_adds_strong_background():
     two = simulate(frames=40, shape=(64, 64), cells=6, seed=2)
-    one = simulate(frames=40, shape=(64, 64), cells=6, seed=2, onephoton=True)
+    one = simulate(frames=40, shape=(64, 64), cells=6, seed=2, onephoton=True, photons=1.5)   # same light
     assert one.movie.astype(float).mean() > 2 * two.movie.astype(float).mean()
+    # a camera collects more photons than a scanned spot: relatively less shot noise by default
+    bright = simulate(frames=40, shape=(64, 64), cells=6, seed=2, onephoton=True)
+    assert bright.movie.astype(float).mean() > 5 * one.movie.astype(float).mean()

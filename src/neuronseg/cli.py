@@ -43,9 +43,11 @@ def cli(quiet, verbose):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--method", type=click.Choice(["disco", "classical"]), default=None,
-              help="Default: disco when --model is given or a model is shipped, else classical.")
-@click.option("--model", type=click.Path(path_type=Path), default=None, help="A DISCo model folder (default: shipped).")
+@click.option("--method", type=click.Choice(["disco", "onephoton", "classical"]), default=None,
+              help="Default: disco when --model is given or a model is shipped, else classical. "
+                   "onephoton: for one-photon / miniscope movies (finds the cells that are active).")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="A model folder of the method (default: its shipped model).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for networks: cpu, cuda …")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")
 @click.option("--diameter", type=float, default=11.0, show_default=True,
@@ -100,7 +102,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
         try:
             seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
                                 memory_limit_mb=memory_limit, tile_size=tile_size, client=client, dataset=dataset,
-                                motion=motion)
+                                motion=motion, fs=fs)
         finally:
             if client is not None:
                 client.close()
@@ -366,6 +368,57 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
                                  label_iou=iou, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
     summary = train_curation([(c, truth_rois) for c in cands], out, params, config, overwrite)
     click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
+
+
+@train.command("onephoton")
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
+@click.option("--simulated", type=int, default=8, show_default=True,
+              help="Simulated one-photon movies to train on (seeds 100, 101, …).")
+@click.option("--val-simulated", type=int, default=2, show_default=True,
+              help="Simulated validation movies (seeds 200, 201, …) that tune the thresholds.")
+@click.option("--partial", "partial", multiple=True, type=(click.Path(path_type=Path, exists=True),) * 2,
+              metavar="MOVIE LABELS",
+              help="A real movie and a label file of some of its cells (the GRU stage learns from them; "
+                   "unlabelled cells are left out of the loss). Repeatable.")
+@click.option("--partial-rows", type=(int, int), default=None, metavar="ROW0 ROW1",
+              help="Use only these rows of the --partial movies (hold the rest out for testing).")
+@click.option("--frame-steps", type=int, default=1500, show_default=True, help="Steps of the per-frame U-Net.")
+@click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
+@click.option("--temporal-bin", type=int, default=2, show_default=True, help="Frames averaged into one.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, frame_steps, gru_steps, temporal_bin,
+                        seed, device, overwrite):
+    """Train the one-photon network (per-frame U-Net + ConvGRU) and write OUT (weights, thresholds)."""
+    from neuronseg.io.movies import open_movie
+    from neuronseg.io.outputs import atomic_output_dir
+    from neuronseg.io.rois import read_rois
+    from neuronseg.movie.filters import FrameFilter
+    from neuronseg.nets.onephoton import OnePhotonConfig
+    from neuronseg.progress import progress_bar
+    from neuronseg.simulate import ONEPHOTON_PHOTONS
+    from neuronseg.train.onephoton import (OnePhotonTrainParams, sample_from_partial_labels, simulated_samples,
+                                           train_onephoton)
+
+    if simulated < 1 or val_simulated < 1:
+        raise NeuronsegError("--simulated and --val-simulated must be ≥ 1 (stage 1 and the thresholds need full truth)")
+    filt = FrameFilter(temporal_bin=temporal_bin)
+    params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
+    with atomic_output_dir(out, overwrite) as tmp:
+        with progress_bar(simulated + val_simulated + len(partial), "preparing movies", unit="movie") as tick:
+            train = simulated_samples(range(100, 100 + simulated), filt, params, progress=tick)
+            val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
+            for movie_path, labels_path in partial:
+                with open_movie(movie_path) as movie:
+                    frames = movie.read(0, movie.n_frames)
+                labels = read_rois(labels_path, frames.shape[1:]).to_labels()
+                train.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
+                tick(1)
+        with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
+            record = train_onephoton(tmp, train, val, params, OnePhotonConfig(filter=filt.to_dict()), progress=tick)
+    click.echo(f"model → {out}  (validation F1 {record['validation_f1']['active']}; projections: max "
+               f"{record['validation_f1']['max']}, mean {record['validation_f1']['mean']})")
 
 
 @cli.group()

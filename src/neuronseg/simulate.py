@@ -32,6 +32,10 @@ from scipy import sparse
 from neuronseg.io.rois import RoiSet, write_label_tif, write_regions_json
 
 
+TWOPHOTON_PHOTONS = 1.5   #: default photons per pixel and frame at baseline
+ONEPHOTON_PHOTONS = 10.0
+
+
 @dataclass
 class SimulatedRecording:
     movie: np.ndarray          #: (T, H, W) uint16
@@ -155,7 +159,7 @@ def simulate(
     onephoton: bool = False,
     cell_radius: float = 5.0,
     active_fraction: float = 0.6,
-    photons: float = 1.5,
+    photons: float | None = None,
     motion: float = 1.0,
 ) -> SimulatedRecording:
     """Simulate a recording; the same arguments always give the same movie.
@@ -173,8 +177,10 @@ def simulate(
         Mean soma radius in pixels.
     active_fraction : float
         Share of cells that fire; the rest stay (almost) silent but visible.
-    photons : float
-        Mean detected photons per pixel and frame at the baseline: sets shot noise.
+    photons : float, optional
+        Mean detected photons per pixel and frame at the baseline: sets shot noise. Default
+        1.5 for two-photon (a scanned spot dwells ~µs per pixel) and 10 for one-photon (a
+        camera pixel integrates the whole exposure; real counts are higher still).
     motion : float
         Standard deviation of the rigid motion, pixels (non-rigid warps are a third of it).
 
@@ -184,6 +190,8 @@ def simulate(
     >>> rec.movie.shape, len(rec.rois)
     ((50, 64, 64), 5)
     """
+    if photons is None:
+        photons = ONEPHOTON_PHOTONS if onephoton else TWOPHOTON_PHOTONS
     rng = np.random.default_rng(seed)
     h, w = shape
     T = int(frames)

@@ -17,7 +17,7 @@ from neuronseg.pipelines.classical import ClassicalParams, segment_classical
 from neuronseg.progress import progress_bar
 from neuronseg.traces import extract_traces, neuropil_rois
 
-METHODS = ("disco", "classical")
+METHODS = ("disco", "onephoton", "classical")
 
 
 def default_method() -> str:
@@ -80,19 +80,20 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
                   memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
-                  dataset: str | None = None, motion: str = "none") -> Segmentation:
+                  dataset: str | None = None, motion: str = "none", fs: float | None = None) -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
     ----------
     movie : Movie
         From :func:`neuronseg.open_movie`.
-    method : {"disco", "classical"}, optional
+    method : {"disco", "onephoton", "classical"}, optional
         Default: DISCo when ``model`` is given or a model is shipped, else classical.
+        ``onephoton`` (CLAHE, per-frame U-Net, ConvGRU) is for one-photon / miniscope movies.
     params : ClassicalParams, optional
         Settings of the classical segmenter.
-    model : path or DiscoModel, optional
-        A DISCo model folder (default: the shipped one).
+    model : path, DiscoModel or OnePhotonModel, optional
+        A model folder of the chosen method (default: the shipped one).
     device : str
         Torch device for the network ("cpu", "cuda", …).
     memory_limit_mb : float, optional
@@ -105,6 +106,9 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         The dataset inside an HDF5/NWB/Zarr movie, for tile tasks that reopen it.
     motion : {"none", "rigid", "piecewise", "flow"}
         Motion correction before everything else (see :mod:`neuronseg.movie.motion`).
+    fs : float, optional
+        Frame rate (Hz): the time scales of the activity test of ``onephoton`` (default: as
+        if 10 Hz).
 
     Returns
     -------
@@ -126,6 +130,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             estimate = estimate_motion(movie, MotionParams(method=motion), chunk, progress=tick)
         movie = MotionCorrectedMovie(movie, estimate)
         motion_summary = estimate.summary()
+    if method == "onephoton" and tile_size is not None:
+        raise NeuronsegError("the one-photon method runs on whole frames; it cannot be combined with --tile-size")
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
@@ -160,6 +166,16 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             rois = disco.instances(probs)
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
                       "pool_used": disco.pool_for(movie.n_frames), "thresholds": disco.thresholds, "device": disco.device}
+    elif method == "onephoton":
+        from neuronseg.pipelines.onephoton import OnePhotonModel
+
+        onephoton = model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
+        with _timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
+            maps = onephoton.predict(movie, chunk, progress=tick)
+        with _timed(seconds, "instances"):
+            rois = RoiSet.from_labels(onephoton.instances(maps.active))
+        parameters = {"model": str(model or "shipped default"), "config": onephoton.config.to_dict(),
+                      "thresholds": onephoton.thresholds, "device": onephoton.device}
     else:
         params = params or ClassicalParams()
         with _timed(seconds, "detect"):
@@ -172,6 +188,15 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
                       None if rois.weights is None else list(rois.weights) + [np.ones(len(p), np.float32) for p in rings.pixels])
         all_traces = extract_traces(movie.chunks(chunk), both, movie.n_frames, progress=tick)
     n = len(rois)
+    traces, neuropil = all_traces[:n], all_traces[n:]
+    if method == "onephoton":
+        # the method's last step: a ROI whose trace never shows a transient is not an active cell
+        from neuronseg.pipelines.onephoton import drop_silent
+        from neuronseg.traces import activity
+
+        rois, keep = drop_silent(rois, activity(traces, neuropil, fs)[1])
+        parameters["silent_rois_dropped"] = n - len(rois)
+        traces, neuropil = traces[keep], neuropil[keep]
     if motion_summary is not None:
         parameters = {**parameters, "motion": motion_summary}
-    return Segmentation(rois, all_traces[:n], summary, method, parameters, seconds, all_traces[n:])
+    return Segmentation(rois, traces, summary, method, parameters, seconds, neuropil)

@@ -1,0 +1,118 @@
+"""Movies → cells for one-photon recordings (`segment --method onephoton`).
+
+    movie ─CLAHE, blur, haze removal, temporal bin─► filtered frames ─normalise─►
+          ─U-Net+ASPP per frame─► cell probability per frame ─ConvGRU over time─► active-cell map
+          ─threshold, closing, watershed, size filter─► ROIs   (then traces; silent ROIs dropped)
+
+The movie is streamed in time chunks: the GRU's hidden state is the only thing carried from
+chunk to chunk, so memory does not grow with the movie's length. The max and mean of the
+per-frame probabilities are accumulated on the way: they are the projection baselines the
+method is compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.instances.postprocess import close_foreground
+from neuronseg.instances.watershed import instances_from_foreground
+from neuronseg.movie.filters import filtered_chunks, fit_normaliser
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "onephoton"
+DEFAULT_THRESHOLDS = {"active": 0.5, "max": 0.5, "mean": 0.1, "min_size": 30, "closing": 1}
+#: filtered bins used to estimate the noise level
+NORMALISER_BINS = 25
+#: raw frames per streamed chunk (each is read with a halo for the temporal detrending)
+CHUNK = 400
+#: frames per batch through the per-frame U-Net
+FRAME_BATCH = 16
+
+
+@dataclass
+class OnePhotonMaps:
+    """What the networks saw in a movie, each ``(H, W)`` float32."""
+
+    active: np.ndarray   #: GRU + head: probability of an active cell
+    max: np.ndarray      #: max over frames of the per-frame probability (baseline)
+    mean: np.ndarray     #: mean over frames of the per-frame probability (baseline)
+
+
+@dataclass
+class OnePhotonModel:
+    net: object
+    config: object
+    thresholds: dict
+    device: str = "cpu"
+
+    @classmethod
+    def load(cls, folder=None, device: str = "cpu") -> "OnePhotonModel":
+        from neuronseg.nets.onephoton import OnePhotonConfig, OnePhotonNet
+        from neuronseg.train.checkpoints import load_model_files
+
+        folder = Path(folder) if folder else WEIGHTS
+        state, config, thresholds = load_model_files(folder)
+        cfg = OnePhotonConfig.from_dict(config)
+        net = OnePhotonNet(cfg)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from exc
+        net.to(device).eval()
+        return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
+
+    def frame_probabilities(self, frames: np.ndarray):
+        """Per-frame probabilities ``(n, 1, H, W)`` (a torch tensor) of normalised frames."""
+        import torch
+
+        with torch.no_grad():
+            out = [torch.sigmoid(self.net.frame_logits(torch.from_numpy(frames[i:i + FRAME_BATCH, None]).to(self.device)))
+                   for i in range(0, len(frames), FRAME_BATCH)]
+        return torch.cat(out)
+
+    def predict(self, movie, chunk: int | None = None, progress=None) -> OnePhotonMaps:
+        """Stream ``movie`` through the filters, the per-frame U-Net and the GRU."""
+        import torch
+
+        filt = self.config.frame_filter()
+        k = max(1, filt.temporal_bin)
+        if movie.n_frames < 2 * k:
+            raise NeuronsegError(f"the one-photon method needs at least {2 * k} frames; this movie has {movie.n_frames}")
+        norm = fit_normaliser(movie.read, movie.n_frames, filt, NORMALISER_BINS)
+        h = None
+        peak = np.zeros(movie.frame_shape, np.float32)
+        total = np.zeros(movie.frame_shape, np.float64)
+        n = 0
+        with torch.no_grad():
+            for block in filtered_chunks(movie.read, movie.n_frames, filt, chunk or CHUNK):
+                frames = norm(block)
+                probs = self.frame_probabilities(frames)
+                p = probs[:, 0].cpu().numpy()
+                peak = np.maximum(peak, p.max(axis=0))
+                total += p.sum(axis=0)
+                n += len(p)
+                x = self.net.gru_input(probs, torch.from_numpy(frames[:, None]).to(self.device))
+                for t in range(len(x)):
+                    h = self.net.gru.cell(x[t:t + 1], h)
+                if progress is not None:
+                    progress(len(block) * k)
+            active = torch.sigmoid(self.net.gru.mask_logits(h))[0, 0].cpu().numpy()
+        return OnePhotonMaps(active.astype(np.float32), peak, (total / max(n, 1)).astype(np.float32))
+
+    def instances(self, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Labels ``(H, W)`` of a probability map: threshold, closing, watershed split of
+        touching cells, size filter."""
+        t = self.thresholds
+        foreground = probability > (t["active"] if threshold is None else threshold)
+        foreground = close_foreground(foreground, int(t["closing"]))
+        return instances_from_foreground(foreground, "watershed", min_distance=max(2, int(self.config.cell_diameter / 2)),
+                                         min_size=int(t["min_size"]))
+
+
+def drop_silent(rois, raster: np.ndarray):
+    """The ROIs with at least one event in their row of ``raster`` (ROIs × frames), and the kept indices."""
+    keep = np.flatnonzero(np.asarray(raster).any(axis=1))
+    return rois.subset(keep), keep

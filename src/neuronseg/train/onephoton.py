@@ -1,0 +1,332 @@
+"""Training the one-photon network (`neuronseg train onephoton`), in two stages.
+
+1. The per-frame U-Net learns, on single filtered frames of simulated one-photon movies,
+   which pixels belong to a cell lit in that frame (calcium ΔF/F ≥ ``frame_level``; the
+   simulator knows every cell's calcium).
+2. With the U-Net frozen, the ConvGRU and its head learn, over whole sequences of the U-Net's
+   outputs, the mask of the cells that were *active* during the movie: those whose ΔF/F
+   reached ``active_peak`` at least once. Partly labelled real movies (``onephoton_dg13``)
+   join here: their labelled ROIs are positives, pixels that never light up (below the
+   median of the movie's max projection, ≥ 3 px from any labelled ROI) are negatives, and
+   every other pixel, which may be an unlabelled cell, is left out of the loss.
+
+Thresholds of the active map and of the two projection baselines (max and mean of the
+per-frame outputs) are then tuned for Neurofinder F1 on validation movies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.movie.filters import FrameFilter, bin_frames, normalised_frames
+from neuronseg.nets.onephoton import OnePhotonConfig, OnePhotonNet
+from neuronseg.train.augment import dihedral
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OnePhotonSample:
+    """One training/validation movie, filtered and normalised, with what is known about it."""
+
+    name: str
+    frames: np.ndarray                #: (T', H, W) normalised filtered frames
+    active: np.ndarray                #: (H, W) float32 target of the active-cell map
+    known: np.ndarray                 #: (H, W) float32, 1 where ``active`` is known
+    labels: np.ndarray                #: (H, W) int32 truth instances (active or labelled cells)
+    frame_targets: np.ndarray | None = None   #: (T', H, W) bool: cells lit in each frame
+    movie: np.ndarray | None = None   #: the raw movie, kept for validation through the whole pipeline
+
+
+@dataclass
+class OnePhotonTrainParams:
+    frame_steps: int = 1500
+    gru_steps: int = 300
+    frame_crop: int = 96
+    gru_crop: int = 64
+    frame_batch: int = 8
+    gru_batch: int = 4
+    lr: float = 2e-3
+    frame_level: float = 0.25       #: ΔF/F at which a simulated cell counts as lit in a frame
+    active_peak: float = 0.5        #: peak ΔF/F at which a simulated cell counts as active
+    seed: int = 0
+    device: str = "cpu"
+
+
+def calcium_of(rec) -> np.ndarray:
+    """ΔF/F ``(N, T)`` of each simulated cell's noise-free somatic fluorescence (its minimum is
+    the cell's baseline: the simulator adds calcium on top of a constant)."""
+    traces = np.asarray(rec.traces, np.float64)
+    return (traces / traces.min(axis=1, keepdims=True) - 1).astype(np.float32)
+
+
+def active_cells(rec, active_peak: float = 0.5) -> np.ndarray:
+    """Indices of the simulated cells whose ΔF/F reached ``active_peak``: the ground truth of
+    the one-photon method, which finds cells by their activity."""
+    return np.flatnonzero(calcium_of(rec).max(axis=1) >= active_peak)
+
+
+def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams, name: str) -> OnePhotonSample:
+    k = max(1, filt.temporal_bin)
+    frames = normalised_frames(rec.movie, filt)
+    calcium = bin_frames(calcium_of(rec).T[:, :, None], k)[:, :, 0]        # (T', N)
+    cell_of = rec.rois.to_labels()                                           # 0 = background
+    lit = np.concatenate([np.zeros((len(calcium), 1), bool), calcium >= params.frame_level], axis=1)
+    frame_targets = lit[:, cell_of]                                          # (T', H, W)
+    keep = active_cells(rec, params.active_peak)
+    labels = rec.rois.subset(keep).to_labels().astype(np.int32)
+    return OnePhotonSample(name, frames, (labels > 0).astype(np.float32), np.ones(labels.shape, np.float32),
+                           labels, frame_targets, rec.movie)
+
+
+def sample_from_partial_labels(movie: np.ndarray, labels: np.ndarray, filt: FrameFilter, name: str,
+                               rows=None) -> OnePhotonSample:
+    """A real movie with some of its cells labelled; ``rows = (r0, r1)`` keeps a band of rows
+    (the rest held out)."""
+    labels = np.asarray(labels).astype(np.int32)
+    if not labels.any():
+        raise NeuronsegError(f"{name}: the labels hold no ROI")
+    frames = normalised_frames(np.asarray(movie), filt)
+    if rows is not None:
+        frames, labels = frames[:, rows[0]:rows[1]], labels[rows[0]:rows[1]]
+    peak = frames.max(axis=0)
+    near = ndi.binary_dilation(labels > 0, iterations=3)
+    quiet = (peak < np.median(peak)) & ~near
+    known = ((labels > 0) | quiet).astype(np.float32)
+    return OnePhotonSample(name, frames, (labels > 0).astype(np.float32), known, labels)
+
+
+def simulated_samples(seeds, filt: FrameFilter, params: OnePhotonTrainParams, frames: int = 400,
+                      shape=(128, 128), cells: int = 40, photons=None, progress=None) -> list[OnePhotonSample]:
+    """Simulated one-photon movies, one per seed; ``photons`` a fixed value or, by default,
+    drawn per movie log-uniformly in 4–40 (a range of brightness and shot noise)."""
+    from neuronseg.simulate import simulate
+
+    out = []
+    for seed in seeds:
+        ph = photons if photons is not None else float(np.exp(np.random.default_rng(seed).uniform(np.log(4), np.log(40))))
+        rec = simulate(frames=frames, shape=shape, cells=cells, seed=int(seed), onephoton=True, photons=ph)
+        out.append(sample_from_simulation(rec, filt, params, f"sim{seed}"))
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def _crop_at(shape, size, rng, centre=None):
+    h, w = shape
+    size_r, size_c = min(size, h), min(size, w)
+    if centre is None:
+        r0, c0 = rng.integers(0, h - size_r + 1), rng.integers(0, w - size_c + 1)
+    else:
+        r0 = int(np.clip(centre[0] - size_r // 2 + rng.integers(-size_r // 4, size_r // 4 + 1), 0, h - size_r))
+        c0 = int(np.clip(centre[1] - size_c // 2 + rng.integers(-size_c // 4, size_c // 4 + 1), 0, w - size_c))
+    return slice(r0, r0 + size_r), slice(c0, c0 + size_c)
+
+
+def _loss(logits, target, known):
+    import torch.nn.functional as F
+
+    from neuronseg.nets.disco import dice_loss
+
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (bce * known).sum() / known.sum().clamp(min=1) + dice_loss(logits.sigmoid(), target, known)
+
+
+def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhotonTrainParams, rng,
+                    progress=None) -> list[float]:
+    """Stage 1 on the samples that have per-frame targets; returns the loss per 100 steps."""
+    import torch
+
+    usable = [s for s in samples if s.frame_targets is not None]
+    if not usable:
+        raise NeuronsegError("stage 1 needs movies with per-frame targets (simulated ones)")
+    lit_frames = [np.flatnonzero(s.frame_targets.any(axis=(1, 2))) for s in usable]
+    opt = torch.optim.AdamW(net.frame_net.parameters(), lr=params.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.frame_steps)
+    net.frame_net.train()
+    history, running = [], 0.0
+    for step in range(params.frame_steps):
+        xs, ys = [], []
+        for _ in range(params.frame_batch):
+            i = rng.integers(len(usable))
+            s = usable[i]
+            lit = lit_frames[i]
+            t = int(rng.choice(lit)) if len(lit) and rng.random() < 0.8 else int(rng.integers(len(s.frames)))
+            on = np.argwhere(s.frame_targets[t])
+            centre = on[rng.integers(len(on))] if len(on) and rng.random() < 0.7 else None
+            sl = _crop_at(s.frames.shape[1:], params.frame_crop, rng, centre)
+            d = int(rng.integers(8))
+            xs.append(dihedral(s.frames[t][sl], d) * rng.uniform(0.8, 1.25))
+            ys.append(dihedral(s.frame_targets[t][sl], d))
+        x = torch.from_numpy(np.stack(xs)[:, None].astype(np.float32)).to(params.device)
+        y = torch.from_numpy(np.stack(ys)[:, None].astype(np.float32)).to(params.device)
+        loss = _loss(net.frame_logits(x), y, torch.ones_like(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running += loss.item()
+        if (step + 1) % 100 == 0:
+            history.append(round(running / 100, 4))
+            log.info(f"frame net step {step + 1}/{params.frame_steps}: loss {history[-1]:.4f}")
+            running = 0.0
+        if progress is not None:
+            progress(1)
+    net.frame_net.eval()
+    return history
+
+
+def frame_probabilities(net: OnePhotonNet, frames: np.ndarray, device: str) -> np.ndarray:
+    """Per-frame U-Net probabilities ``(T', H, W)`` float16 of a whole normalised movie."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(frames), 16):
+            x = torch.from_numpy(frames[i:i + 16, None]).to(device)
+            out.append(torch.sigmoid(net.frame_logits(x))[:, 0].cpu().numpy().astype(np.float16))
+    return np.concatenate(out)
+
+
+def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhotonTrainParams, rng,
+              progress=None) -> list[float]:
+    """Stage 2: the GRU and its head over whole sequences of the frozen U-Net's outputs."""
+    import torch
+
+    for p in net.frame_net.parameters():
+        p.requires_grad_(False)
+    probs = [frame_probabilities(net, s.frames, params.device) for s in samples]
+    modules = list(net.gru.parameters())
+    opt = torch.optim.AdamW(modules, lr=params.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.gru_steps)
+    net.gru.train()
+    history, running = [], 0.0
+    for step in range(params.gru_steps):
+        # one movie per batch, so every sequence in it has the same length
+        i = int(rng.integers(len(samples)))
+        s = samples[i]
+        xs, ys, ks = [], [], []
+        for _ in range(params.gru_batch):
+            on = np.argwhere(s.active > 0)
+            centre = on[rng.integers(len(on))] if len(on) and rng.random() < 0.5 else None
+            sl = _crop_at(s.active.shape, params.gru_crop, rng, centre)
+            d = int(rng.integers(8))
+            xs.append(np.stack([dihedral(probs[i][:, sl[0], sl[1]], d), dihedral(s.frames[:, sl[0], sl[1]], d)], axis=1))
+            ys.append(dihedral(s.active[sl], d))
+            ks.append(dihedral(s.known[sl], d))
+        both = torch.from_numpy(np.stack(xs).astype(np.float32)).to(params.device)   # (B, T, 2, H, W)
+        x = net.gru_input(both[:, :, :1], both[:, :, 1:])
+        y = torch.from_numpy(np.stack(ys)[:, None].copy()).to(params.device)
+        k = torch.from_numpy(np.stack(ks)[:, None].copy()).to(params.device)
+        loss = _loss(net.active_logits(x), y, k)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(modules, 1.0)
+        opt.step()
+        sched.step()
+        running += loss.item()
+        if (step + 1) % 50 == 0:
+            history.append(round(running / 50, 4))
+            log.info(f"GRU step {step + 1}/{params.gru_steps}: loss {history[-1]:.4f}")
+            running = 0.0
+        if progress is not None:
+            progress(1)
+    for p in net.frame_net.parameters():
+        p.requires_grad_(True)
+    net.gru.eval()
+    return history
+
+
+def maps_of(model, sample: OnePhotonSample):
+    """The model's active map and projection baselines for a sample (through the streaming
+    pipeline when the raw movie is at hand, as at inference)."""
+    from neuronseg.io.movies import movie_from_array
+
+    return model.predict(movie_from_array(sample.movie, sample.name))
+
+
+def f1_of(model, probability: np.ndarray, truth_labels: np.ndarray, threshold: float) -> float:
+    from neuronseg.io.rois import RoiSet
+    from neuronseg.metrics import neurofinder_scores
+
+    pred = RoiSet.from_labels(model.instances(probability, threshold))
+    truth = RoiSet.from_labels(truth_labels)
+    if not len(pred):
+        return 0.0
+    return neurofinder_scores(truth, pred)["combined"]
+
+
+def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, dict]:
+    """Thresholds of the active map and of each projection baseline that maximise the mean
+    Neurofinder F1 over validation movies; returns ``(thresholds, validation F1 of each)``."""
+    maps = [maps_of(model, s) for s in samples]
+    grids = {"active": np.arange(0.1, 0.91, 0.05), "max": np.arange(0.1, 0.96, 0.05), "mean": np.arange(0.02, 0.61, 0.02)}
+    best, scores = {}, {}
+    for key, grid in grids.items():
+        f1 = [np.mean([f1_of(model, getattr(m, key), s.labels, float(t)) for m, s in zip(maps, samples)]) for t in grid]
+        j = int(np.argmax(f1))
+        best[key], scores[key] = round(float(grid[j]), 3), round(float(f1[j]), 4)
+    return best, scores
+
+
+def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample],
+                    params: OnePhotonTrainParams, config: OnePhotonConfig | None = None, progress=None) -> dict:
+    """Both stages, threshold tuning on ``val`` (simulated movies with their raw frames), and the
+    model folder ``out`` (weights.pt, config.json, thresholds.json, training.json)."""
+    import torch
+
+    from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
+    from neuronseg.train.checkpoints import save_model
+
+    if not val or any(s.movie is None for s in val):
+        raise NeuronsegError("validation needs simulated movies (their raw frames and full truth)")
+    config = config or OnePhotonConfig()
+    torch.manual_seed(params.seed)
+    rng = np.random.default_rng(params.seed)
+    net = OnePhotonNet(config).to(params.device)
+    t0 = time.perf_counter()
+    frame_hist = train_frame_net(net, train, params, rng, progress)
+    t1 = time.perf_counter()
+    gru_hist = train_gru(net, train, params, rng, progress)
+    t2 = time.perf_counter()
+    model = OnePhotonModel(net.eval(), config, dict(DEFAULT_THRESHOLDS), params.device)
+    thresholds, val_f1 = optimize_thresholds(model, val)
+    record = {"train": [s.name for s in train], "val": [s.name for s in val], "params": params.__dict__,
+              "frame_loss": frame_hist, "gru_loss": gru_hist, "validation_f1": val_f1,
+              "seconds": {"frame_net": round(t1 - t0, 1), "gru": round(t2 - t1, 1),
+                          "thresholds": round(time.perf_counter() - t2, 1)}}
+    save_model(out, net.state_dict(), config.to_dict(), {**DEFAULT_THRESHOLDS, **thresholds}, model_card(record, config))
+    (Path(out) / "training.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def model_card(record: dict, config: OnePhotonConfig) -> str:
+    p = record["params"]
+    return f"""# One-photon model (per-frame U-Net with ASPP + ConvGRU)
+
+Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
+
+- Network: U-Net width {config.base_width}, depth {config.depth}, ASPP rates {list(config.aspp_rates)};
+  ConvGRU hidden {config.hidden}, chunks of {config.chunk} binned frames; GRU also sees the
+  filtered frame: {config.gru_frames}.
+- Frame filters: {json.dumps(config.filter)}.
+- Stage 1 (per-frame U-Net): {p['frame_steps']} steps on simulated one-photon movies
+  {', '.join(n for n in record['train'] if n.startswith('sim'))}; a pixel is lit when its
+  cell's ΔF/F ≥ {p['frame_level']}.
+- Stage 2 (GRU + head): {p['gru_steps']} steps on whole sequences of the frozen U-Net's
+  outputs of {', '.join(record['train'])}; target = cells whose ΔF/F reached {p['active_peak']}.
+  Partly labelled real movies: labelled ROIs positive, never-bright pixels negative, the
+  rest outside the loss.
+- Thresholds tuned for Neurofinder F1 on validation movies {', '.join(record['val'])}:
+  validation F1 {record['validation_f1']} (active map; max / mean projection baselines).
+- Training time on this machine (2 CPU cores): {record['seconds']} s.
+- Intended for cells of about {config.cell_diameter:g} px across; rescale other movies.
+"""

@@ -1,0 +1,179 @@
+"""The one-photon method: frame filters, training targets, training, the streaming pipeline, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neuronseg.errors import NeuronsegError
+from neuronseg.io.movies import movie_from_array
+from neuronseg.movie.filters import FrameFilter, Normaliser, bin_frames, clahe, filter_frames
+from neuronseg.simulate import simulate
+from neuronseg.train.onephoton import (OnePhotonTrainParams, active_cells, calcium_of, sample_from_partial_labels,
+                                       sample_from_simulation, train_onephoton)
+
+
+@pytest.fixture(scope="module")
+def onephoton_recording():
+    return simulate(frames=80, shape=(64, 64), cells=8, seed=7, onephoton=True)
+
+
+def test_clahe_spans_the_range_and_survives_a_hot_pixel_and_a_flat_frame():
+    rng = np.random.default_rng(0)
+    frame = rng.normal(100, 5, (64, 64))
+    frame[3, 3] = 1e6                      # one hot pixel must not squash every other grey level
+    out = clahe(frame, 32, 0.01)
+    assert out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    assert np.percentile(out, 95) - np.percentile(out, 5) > 0.3
+    assert not clahe(np.full((32, 32), 7.0), 32, 0.01).any()
+
+
+def test_filters_remove_a_bright_haze_but_keep_a_cell():
+    yy, xx = np.mgrid[:96, :96]
+    haze = 500 * np.exp(-((yy - 20) ** 2 + (xx - 70) ** 2) / (2 * 40.0 ** 2))
+    cell = 30 * np.exp(-((yy - 60) ** 2 + (xx - 30) ** 2) / (2 * 3.0 ** 2))
+    out = filter_frames(np.stack([haze + cell + 100]), FrameFilter())[0]
+    peak = np.unravel_index(np.argmax(out), out.shape)
+    assert abs(peak[0] - 60) <= 2 and abs(peak[1] - 30) <= 2      # the cell, not the haze, is brightest
+    assert out[20, 70] < 0.9 * out[60, 30]       # the haze top was 17× the cell before
+
+
+def test_bin_frames_averages_groups_and_keeps_a_short_tail():
+    frames = np.arange(7, dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
+    binned = bin_frames(frames, 3)
+    assert binned.shape == (3, 2, 2)
+    assert binned[:, 0, 0].tolist() == [1.0, 4.0, 6.0]
+    assert bin_frames(frames, 1) is frames
+
+
+def test_chunked_filtering_equals_filtering_the_whole_movie():
+    from neuronseg.movie.filters import filtered_chunks
+
+    rng = np.random.default_rng(3)
+    movie = rng.normal(100, 5, (101, 32, 32)).astype(np.float32)
+    params = FrameFilter(temporal_bin=4, detrend=2.0)
+    read = lambda a, b: movie[a:b]  # noqa: E731
+    whole = np.concatenate(list(filtered_chunks(read, 101, params, chunk=10**6)))
+    parts = list(filtered_chunks(read, 101, params, chunk=12))
+    assert whole.shape == (26, 32, 32) and len(parts) == 9        # 25 full bins and a last partial one
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    # detrending removes a slow drift of the whole field
+    drift = movie + np.linspace(0, 500, 101, dtype=np.float32)[:, None, None] * rng.random((1, 32, 32), np.float32)
+    kept = np.concatenate(list(filtered_chunks(lambda a, b: drift[a:b], 101, params)))
+    assert np.abs(kept[5:-5].mean(axis=(1, 2))).max() < 0.01
+
+
+def test_normaliser_centres_each_pixel_and_scales_by_the_noise():
+    rng = np.random.default_rng(1)
+    frames = rng.normal(0, 2.0, (300, 16, 16)) + np.linspace(0, 50, 16)[None, None, :]
+    z = Normaliser.fit(frames)(frames)
+    assert np.abs(np.median(z, axis=0)).max() < 0.2                # every pixel's median is 0
+    assert 0.9 < z.std() < 1.1                                     # in units of the noise
+
+
+def test_training_targets_of_a_simulation_follow_its_calcium(onephoton_recording):
+    rec = onephoton_recording
+    calcium = calcium_of(rec)
+    assert calcium.min() == pytest.approx(0, abs=1e-6)
+    active = active_cells(rec, 0.5)
+    assert set(active) == set(np.flatnonzero(calcium.max(axis=1) >= 0.5))
+    assert not set(active) & set(np.flatnonzero(rec.spikes.sum(axis=1) == 0))   # a cell that never fired is not active
+    params = OnePhotonTrainParams()
+    s = sample_from_simulation(rec, FrameFilter(temporal_bin=2), params, "sim")
+    assert s.frames.shape == (40, 64, 64) and s.frame_targets.shape == (40, 64, 64)
+    assert len(np.unique(s.labels)) - 1 == len(active)
+    # a frame where exactly cell i is lit marks its mask
+    binned = bin_frames(calcium.T[:, :, None], 2)[:, :, 0]
+    i, t = np.unravel_index(np.argmax(binned), binned.shape)[::-1]
+    mask = rec.rois.to_labels() == i + 1
+    assert s.frame_targets[t][mask].mean() > 0.9
+
+
+def test_partial_labels_leave_unlabelled_cells_out_of_the_loss():
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[:64, :64]
+    blob = lambda r, c: np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / 8.0)
+    movie = rng.normal(50, 1, (60, 64, 64))
+    movie[10:14] += 40 * blob(20, 20)        # a labelled cell fires
+    movie[30:34] += 40 * blob(44, 44)        # an unlabelled one fires too
+    labels = np.zeros((64, 64), np.int32)
+    labels[blob(20, 20) > 0.3] = 1
+    s = sample_from_partial_labels(movie, labels, FrameFilter(temporal_bin=1), "real")
+    assert s.known[20, 20] == 1 and s.active[20, 20] == 1        # labelled: a known positive
+    assert s.known[44, 44] == 0                                  # the unlabelled cell: unknown
+    assert s.known.mean() > 0.3 and s.active[s.known > 0].mean() < 0.2   # the quiet rest: known negatives
+    with pytest.raises(NeuronsegError, match="no ROI"):
+        sample_from_partial_labels(movie, np.zeros((64, 64), int), FrameFilter(), "empty")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, onephoton_recording):
+    """A one-photon model trained for a few steps: enough to test the plumbing, not the accuracy."""
+    filt = FrameFilter(temporal_bin=2)
+    params = OnePhotonTrainParams(frame_steps=12, gru_steps=4, frame_crop=48, gru_crop=32, frame_batch=2, gru_batch=2)
+    from neuronseg.nets.onephoton import OnePhotonConfig
+
+    cfg = OnePhotonConfig(base_width=4, depth=3, filter=filt.to_dict())
+    train = [sample_from_simulation(onephoton_recording, filt, params, "train")]
+    val = [sample_from_simulation(simulate(frames=60, shape=(48, 48), cells=6, seed=8, onephoton=True),
+                                  filt, params, "val")]
+    out = tmp_path_factory.mktemp("op") / "model"
+    record = train_onephoton(out, train, val, params, cfg)
+    return out, record
+
+
+def test_training_writes_a_model_folder_that_loads_without_pickle(tiny_model):
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    out, record = tiny_model
+    assert {"weights.pt", "config.json", "thresholds.json", "training.json"} <= {p.name for p in out.iterdir()}
+    state = torch.load(out / "weights.pt", weights_only=True)
+    assert any(k.startswith("gru.") for k in state) and any(k.startswith("frame_net.") for k in state)
+    thresholds = json.loads((out / "thresholds.json").read_text())
+    assert set(record["validation_f1"]) == {"active", "max", "mean"}
+    assert 0 < thresholds["active"] < 1
+    model = OnePhotonModel.load(out)
+    assert model.config.base_width == 4
+
+
+def test_streamed_prediction_matches_one_chunk_and_gives_probabilities(tiny_model, onephoton_recording):
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    model = OnePhotonModel.load(tiny_model[0])
+    movie = movie_from_array(onephoton_recording.movie)
+    whole = model.predict(movie, chunk=80)
+    chunked = model.predict(movie, chunk=14)       # rounded to whole bins; the GRU state crosses chunks
+    np.testing.assert_allclose(whole.active, chunked.active, atol=1e-5)
+    np.testing.assert_allclose(whole.mean, chunked.mean, atol=1e-5)
+    for m in (whole.active, whole.max, whole.mean):
+        assert m.shape == (64, 64) and 0 <= m.min() and m.max() <= 1
+    assert np.all(whole.max >= whole.mean - 1e-6)
+    with pytest.raises(NeuronsegError, match="at least 4 frames"):
+        model.predict(movie_from_array(onephoton_recording.movie[:3]))
+
+
+def test_silent_rois_are_dropped():
+    from neuronseg.io.rois import RoiSet
+    from neuronseg.pipelines.onephoton import drop_silent
+
+    rois = RoiSet((8, 8), [np.array([0, 1]), np.array([10, 11]), np.array([20])])
+    raster = np.array([[0, 1, 0], [0, 0, 0], [1, 0, 1]], bool)
+    kept, keep = drop_silent(rois, raster)
+    assert keep.tolist() == [0, 2] and len(kept) == 2 and kept.pixels[1].tolist() == [20]
+
+
+def test_segment_movie_onephoton_finds_active_simulated_cells():
+    """The shipped model on a held-out simulated one-photon movie (seed not used in training)."""
+    from neuronseg.metrics import neurofinder_scores
+    from neuronseg.pipelines.segment import segment_movie
+
+    rec = simulate(frames=300, shape=(96, 96), cells=24, seed=401, onephoton=True)
+    seg = segment_movie(movie_from_array(rec.movie), "onephoton")
+    assert seg.method == "onephoton" and len(seg.rois) > 0
+    assert seg.traces.shape == (len(seg.rois), 300) and seg.neuropil.shape == seg.traces.shape
+    truth = rec.rois.subset(active_cells(rec))
+    scores = neurofinder_scores(truth, seg.rois)
+    assert scores["combined"] > 0.5, scores
+    with pytest.raises(NeuronsegError, match="tile"):
+        segment_movie(movie_from_array(rec.movie), "onephoton", tile_size=48)
