@@ -62,7 +62,7 @@ def main():
         cmd = [sys.executable, "-m", "neuronseg", "-q", "segment", str(DATA / "movie_dF_uint8.npy"), "-o",
                os.path.join(tmp, "out"), "--method", "onephoton"] + (["--model", args.model] if args.model else [])
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+        subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True)
         command_seconds = time.perf_counter() - t0
     print(json.dumps({"labelled": len(truth), "found": len(pred), "recall": scores["recall"],
                       "labelled_found": int((np.asarray(matches) >= 0).sum()), "extra_rois": len(extra),

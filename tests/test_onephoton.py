@@ -137,6 +137,19 @@ def test_training_writes_a_model_folder_that_loads_without_pickle(tiny_model):
     assert model.config.base_width == 4
 
 
+def test_a_model_whose_weights_do_not_fit_its_config_is_refused(tiny_model, tmp_path):
+    import shutil
+
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model[0], bad)
+    config = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**config, "base_width": 8}))
+    with pytest.raises(NeuronsegError, match="do not fit"):
+        OnePhotonModel.load(bad)
+
+
 def test_streamed_prediction_matches_one_chunk_and_gives_probabilities(tiny_model, onephoton_recording):
     from neuronseg.pipelines.onephoton import OnePhotonModel
 
@@ -157,9 +170,14 @@ def test_silent_rois_are_dropped():
     from neuronseg.io.rois import RoiSet
     from neuronseg.pipelines.onephoton import drop_silent
 
+    rng = np.random.default_rng(4)
     rois = RoiSet((8, 8), [np.array([0, 1]), np.array([10, 11]), np.array([20])])
-    raster = np.array([[0, 1, 0], [0, 0, 0], [1, 0, 1]], bool)
-    kept, keep = drop_silent(rois, raster)
+    dff = rng.normal(0, 0.05, (3, 300)).astype(np.float32)
+    dff[0, 100:110] += 1.0          # one transient
+    dff[2, 200:215] += 0.8
+    from neuronseg.traces import activity
+
+    kept, keep = drop_silent(rois, activity(dff + 1, None, 10.0)[1])
     assert keep.tolist() == [0, 2] and len(kept) == 2 and kept.pixels[1].tolist() == [20]
 
 
@@ -177,3 +195,38 @@ def test_segment_movie_onephoton_finds_active_simulated_cells():
     assert scores["combined"] > 0.5, scores
     with pytest.raises(NeuronsegError, match="tile"):
         segment_movie(movie_from_array(rec.movie), "onephoton", tile_size=48)
+
+
+def test_cli_segment_onephoton_writes_the_contract_files(tmp_path, onephoton_recording):
+    from click.testing import CliRunner
+
+    from neuronseg.cli import cli
+
+    movie = tmp_path / "movie.npy"
+    np.save(movie, onephoton_recording.movie)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["-q", "segment", str(movie), "-o", str(tmp_path / "out"), "--method", "onephoton",
+                              "--fs", "7"])
+    assert res.exit_code == 0, res.output
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"regions.json", "labels.tif", "traces.npy", "dff.npy", "raster.npy", "summary.json", "overlay.png"} <= names
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["method"] == "onephoton"
+    regions = json.loads((tmp_path / "out" / "regions.json").read_text())
+    assert np.load(tmp_path / "out" / "traces.npy").shape == (len(regions), 80)
+    # the method's settings that cannot work together get one message and exit status 2
+    res = runner.invoke(cli, ["-q", "segment", str(movie), "-o", str(tmp_path / "tiled"), "--method", "onephoton",
+                              "--tile-size", "32"])
+    assert res.exit_code == 2 and "whole frames" in res.output and not (tmp_path / "tiled").exists()
+
+
+def test_cli_train_onephoton_refuses_to_overwrite(tmp_path):
+    from click.testing import CliRunner
+
+    from neuronseg.cli import cli
+
+    (tmp_path / "model").mkdir()
+    res = CliRunner().invoke(cli, ["train", "onephoton", "-o", str(tmp_path / "model"), "--frame-steps", "1"])
+    assert res.exit_code == 2 and "already exists" in res.output
+    res = CliRunner().invoke(cli, ["train", "onephoton", "-o", str(tmp_path / "m2"), "--simulated", "0"])
+    assert res.exit_code == 2 and "≥ 1" in res.output and not (tmp_path / "m2").exists()

@@ -101,6 +101,8 @@ def filtered_chunks(read, n_frames: int, params: FrameFilter, chunk: int = 400, 
     for b0 in range(start, stop, step):
         b1 = min(stop, b0 + step)
         lo, hi = max(0, b0 - halo), min(n_bins, b1 + halo)
+        # filter, then bin: CLAHE of binned frames would be 4× cheaper, but the per-frame
+        # network trained on it did worse (training loss 0.82 against 0.64 on the same targets)
         binned = bin_frames(filter_frames(read(lo * k, min(n_frames, hi * k)), params), k)
         if params.detrend:
             binned = binned - gaussian_filter1d(binned, params.detrend, axis=0, mode="nearest",

@@ -52,22 +52,18 @@ class DiscoModel:
     def load(cls, folder=None, device: str = "cpu") -> "DiscoModel":
         from neuronseg.nets.device import torch_device
         from neuronseg.nets.disco import DiscoConfig, DiscoNet
-        from neuronseg.train.checkpoints import load_model_files
+        from neuronseg.train.checkpoints import load_network
 
         if folder is None and not (default_model_dir() / "weights.pt").exists():
             raise NeuronsegError(
                 "no DISCo model is shipped with this version (none has yet beaten the classical segmenter "
                 "on held-out real data); train one with `neuronseg train disco` and pass --model DIR"
             )
-        folder = Path(folder) if folder else default_model_dir()
-        state, config, thresholds = load_model_files(folder)
-        cfg = DiscoConfig.from_dict(config)
-        net = DiscoNet(cfg)
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise NeuronsegError(f"{folder}: weights do not fit config.json ({exc})") from None
-        net.to(torch_device(device)).eval()
+        def build(config: dict):
+            cfg = DiscoConfig.from_dict(config)
+            return DiscoNet(cfg), cfg
+
+        net, cfg, thresholds = load_network(Path(folder) if folder else default_model_dir(), build, torch_device(device))
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, device)
 
     def pool_for(self, n_frames: int) -> int:

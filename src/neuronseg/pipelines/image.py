@@ -41,18 +41,15 @@ class ImageModel:
     @classmethod
     def load(cls, model=None, device: str = "cpu") -> "ImageModel":
         """A model folder, or the name of a shipped model (``somata``, ``nuclei``, ``brightfield``)."""
-        from neuronseg.train.checkpoints import load_model_files
+        from neuronseg.train.checkpoints import load_network
+
+        def build(config: dict):
+            cfg = ImageConfig.from_dict(config)
+            return build_image_net(cfg), cfg
 
         model = DEFAULT_MODEL if model is None else model
         folder = WEIGHTS / SHIPPED[str(model)] if str(model) in SHIPPED else Path(model)
-        state, config, thresholds = load_model_files(folder)
-        config = ImageConfig.from_dict(config)
-        net = build_image_net(config)
-        try:
-            net.load_state_dict({k: v.float() for k, v in state.items()})
-        except RuntimeError as exc:
-            raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from exc
-        net.to(device).eval()
+        net, config, thresholds = load_network(folder, build, device)
         return cls(net, config, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
 
 

@@ -51,17 +51,13 @@ class OnePhotonModel:
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "OnePhotonModel":
         from neuronseg.nets.onephoton import OnePhotonConfig, OnePhotonNet
-        from neuronseg.train.checkpoints import load_model_files
+        from neuronseg.train.checkpoints import load_network
 
-        folder = Path(folder) if folder else WEIGHTS
-        state, config, thresholds = load_model_files(folder)
-        cfg = OnePhotonConfig.from_dict(config)
-        net = OnePhotonNet(cfg)
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from exc
-        net.to(device).eval()
+        def build(config: dict):
+            cfg = OnePhotonConfig.from_dict(config)
+            return OnePhotonNet(cfg), cfg
+
+        net, cfg, thresholds = load_network(Path(folder) if folder else WEIGHTS, build, device)
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
 
     def frame_probabilities(self, frames: np.ndarray):
@@ -113,6 +109,13 @@ class OnePhotonModel:
 
 
 def drop_silent(rois, raster: np.ndarray):
-    """The ROIs with at least one event in their row of ``raster`` (ROIs × frames), and the kept indices."""
+    """The ROIs with at least one event in their row of ``raster`` (ROIs × frames: the
+    raster ``segment`` writes), and the kept indices.
+
+    The raster's own threshold (4 robust SDs) is kept, so no ROI is written with an empty
+    raster row. It costs recall on simulated movies (on the validation movies it dropped 7 of
+    37 true cells; 3.5 SDs dropped 2), but a looser test stops doing its job: of pure-noise
+    traces 11–46 % pass 3.5 SDs (300–3000 frames), 2–12 % pass 4.
+    """
     keep = np.flatnonzero(np.asarray(raster).any(axis=1))
     return rois.subset(keep), keep

@@ -40,6 +40,19 @@ def load_model_files(folder) -> tuple[dict, dict, dict]:
     return state, config, thresholds
 
 
+def load_network(folder, build, device: str = "cpu"):
+    """``(net, config, thresholds)`` of a model folder: ``build(config_dict) -> (net, config)``
+    makes the network its config.json describes; the weights must fit it exactly. The net is
+    moved to ``device`` and put in eval mode."""
+    state, config, thresholds = load_model_files(folder)
+    net, cfg = build(config)
+    try:
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as exc:
+        raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from None
+    return net.to(device).eval(), cfg, thresholds
+
+
 def save_checkpoint(path, **state) -> None:
     """Training state for ``--resume`` (model/optimizer state dicts, counters, history)."""
     tmp = Path(path).with_suffix(".tmp")

@@ -140,6 +140,37 @@ def _loss(logits, target, known):
     return (bce * known).sum() / known.sum().clamp(min=1) + dice_loss(logits.sigmoid(), target, known)
 
 
+def _optimise(opt, sched, loss, clip=None) -> float:
+    """One optimiser and scheduler step on ``loss`` (gradient norm clipped to 1 over ``clip``)."""
+    import torch
+
+    opt.zero_grad()
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(clip, 1.0)
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
+class _LossLog:
+    """Mean loss per ``every`` steps, logged, and one tick of ``progress`` per step."""
+
+    def __init__(self, name: str, total: int, every: int, progress=None):
+        self.name, self.total, self.every, self.progress = name, total, every, progress
+        self.means, self.step, self.running = [], 0, 0.0
+
+    def add(self, loss: float) -> None:
+        self.step += 1
+        self.running += loss
+        if self.step % self.every == 0:
+            self.means.append(round(self.running / self.every, 4))
+            log.info(f"{self.name} step {self.step}/{self.total}: loss {self.means[-1]:.4f}")
+            self.running = 0.0
+        if self.progress is not None:
+            self.progress(1)
+
+
 def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhotonTrainParams, rng,
                     progress=None) -> list[float]:
     """Stage 1 on the samples that have per-frame targets; returns the loss per 100 steps."""
@@ -152,8 +183,8 @@ def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: O
     opt = torch.optim.AdamW(net.frame_net.parameters(), lr=params.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.frame_steps)
     net.frame_net.train()
-    history, running = [], 0.0
-    for step in range(params.frame_steps):
+    history = _LossLog("frame net", params.frame_steps, 100, progress)
+    for _ in range(params.frame_steps):
         xs, ys = [], []
         for _ in range(params.frame_batch):
             i = rng.integers(len(usable))
@@ -168,20 +199,9 @@ def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: O
             ys.append(dihedral(s.frame_targets[t][sl], d))
         x = torch.from_numpy(np.stack(xs)[:, None].astype(np.float32)).to(params.device)
         y = torch.from_numpy(np.stack(ys)[:, None].astype(np.float32)).to(params.device)
-        loss = _loss(net.frame_logits(x), y, torch.ones_like(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        running += loss.item()
-        if (step + 1) % 100 == 0:
-            history.append(round(running / 100, 4))
-            log.info(f"frame net step {step + 1}/{params.frame_steps}: loss {history[-1]:.4f}")
-            running = 0.0
-        if progress is not None:
-            progress(1)
+        history.add(_optimise(opt, sched, _loss(net.frame_logits(x), y, torch.ones_like(y))))
     net.frame_net.eval()
-    return history
+    return history.means
 
 
 def frame_probabilities(net: OnePhotonNet, frames: np.ndarray, device: str) -> np.ndarray:
@@ -208,8 +228,8 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
     opt = torch.optim.AdamW(modules, lr=params.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.gru_steps)
     net.gru.train()
-    history, running = [], 0.0
-    for step in range(params.gru_steps):
+    history = _LossLog("GRU", params.gru_steps, 50, progress)
+    for _ in range(params.gru_steps):
         # one movie per batch, so every sequence in it has the same length
         i = int(rng.integers(len(samples)))
         s = samples[i]
@@ -226,23 +246,11 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
         x = net.gru_input(both[:, :, :1], both[:, :, 1:])
         y = torch.from_numpy(np.stack(ys)[:, None].copy()).to(params.device)
         k = torch.from_numpy(np.stack(ks)[:, None].copy()).to(params.device)
-        loss = _loss(net.active_logits(x), y, k)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(modules, 1.0)
-        opt.step()
-        sched.step()
-        running += loss.item()
-        if (step + 1) % 50 == 0:
-            history.append(round(running / 50, 4))
-            log.info(f"GRU step {step + 1}/{params.gru_steps}: loss {history[-1]:.4f}")
-            running = 0.0
-        if progress is not None:
-            progress(1)
+        history.add(_optimise(opt, sched, _loss(net.active_logits(x), y, k), clip=modules))
     for p in net.frame_net.parameters():
         p.requires_grad_(True)
     net.gru.eval()
-    return history
+    return history.means
 
 
 def maps_of(model, sample: OnePhotonSample):
