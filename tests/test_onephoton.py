@@ -102,6 +102,7 @@ def test_partial_labels_leave_unlabelled_cells_out_of_the_loss():
     s = sample_from_partial_labels(movie, labels, FrameFilter(temporal_bin=1), "real")
     assert s.known[20, 20] == 1 and s.active[20, 20] == 1        # labelled: a known positive
     assert s.known[44, 44] == 0                                  # the unlabelled cell: unknown
+    assert s.known[20, 24] == 1 and s.active[20, 24] == 0        # the rim of the labelled cell: a negative
     assert s.known.mean() > 0.3 and s.active[s.known > 0].mean() < 0.2   # the quiet rest: known negatives
     with pytest.raises(NeuronsegError, match="no ROI"):
         sample_from_partial_labels(movie, np.zeros((64, 64), int), FrameFilter(), "empty")
@@ -116,6 +117,9 @@ def tiny_model(tmp_path_factory, onephoton_recording):
 
     cfg = OnePhotonConfig(base_width=4, depth=3, filter=filt.to_dict())
     train = [sample_from_simulation(onephoton_recording, filt, params, "train")]
+    # a partly labelled "real" movie: the simulation with only two of its cells labelled
+    some = onephoton_recording.rois.subset([0, 1]).to_labels()
+    train.append(sample_from_partial_labels(onephoton_recording.movie, some, filt, "real", rows=(0, 48)))
     val = [sample_from_simulation(simulate(frames=60, shape=(48, 48), cells=6, seed=8, onephoton=True),
                                   filt, params, "val")]
     out = tmp_path_factory.mktemp("op") / "model"
@@ -132,6 +136,7 @@ def test_training_writes_a_model_folder_that_loads_without_pickle(tiny_model):
     assert any(k.startswith("gru.") for k in state) and any(k.startswith("frame_net.") for k in state)
     thresholds = json.loads((out / "thresholds.json").read_text())
     assert set(record["validation_f1"]) == {"active", "max", "mean"}
+    assert record["val"] == ["val", "real"]          # thresholds also fit the partly labelled band
     assert 0 < thresholds["active"] < 1
     model = OnePhotonModel.load(out)
     assert model.config.base_width == 4

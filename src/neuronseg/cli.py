@@ -384,7 +384,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
               help="Use only these rows of the --partial movies (hold the rest out for testing).")
 @click.option("--frame-steps", type=int, default=1500, show_default=True, help="Steps of the per-frame U-Net.")
 @click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
-@click.option("--temporal-bin", type=int, default=2, show_default=True, help="Frames averaged into one.")
+@click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")

@@ -26,7 +26,7 @@ class OnePhotonConfig:
     aspp_rates: tuple = (2, 4, 6)
     hidden: int = 8                  #: GRU hidden channels
     chunk: int = 25                  #: frames per GRU chunk; gradients are cut between chunks
-    gru_frames: bool = False         #: the GRU also sees the filtered frame beside the U-Net's output
+    gru_frames: bool = True          #: the GRU also sees the filtered frame beside the U-Net's output
     cell_diameter: float = 10.0      #: px, of the training cells
     filter: dict = field(default_factory=dict)  #: movie.filters.FrameFilter settings
 

@@ -25,7 +25,7 @@ from neuronseg.movie.filters import filtered_chunks, fit_normaliser
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "onephoton"
 DEFAULT_THRESHOLDS = {"active": 0.5, "max": 0.5, "mean": 0.1, "min_size": 30, "closing": 1}
 #: filtered bins used to estimate the noise level
-NORMALISER_BINS = 25
+NORMALISER_BINS = 100
 #: raw frames per streamed chunk (each is read with a halo for the temporal detrending)
 CHUNK = 400
 #: frames per batch through the per-frame U-Net
