@@ -385,11 +385,12 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
 @click.option("--frame-steps", type=int, default=1500, show_default=True, help="Steps of the per-frame U-Net.")
 @click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
 @click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
+@click.option("--gru-hidden", type=int, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, frame_steps, gru_steps, temporal_bin,
-                        seed, device, overwrite):
+                        gru_hidden, seed, device, overwrite):
     """Train the one-photon network (per-frame U-Net + ConvGRU) and write OUT (weights, thresholds)."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import atomic_output_dir
@@ -416,7 +417,8 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
                 train.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
                 tick(1)
         with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
-            record = train_onephoton(tmp, train, val, params, OnePhotonConfig(filter=filt.to_dict()), progress=tick)
+            config = OnePhotonConfig(hidden=gru_hidden, filter=filt.to_dict())
+            record = train_onephoton(tmp, train, val, params, config, progress=tick)
     click.echo(f"model → {out}  (validation F1 {record['validation_f1']['active']}; projections: max "
                f"{record['validation_f1']['max']}, mean {record['validation_f1']['mean']})")
 
