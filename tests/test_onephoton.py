@@ -235,3 +235,12 @@ def test_cli_train_onephoton_refuses_to_overwrite(tmp_path):
     assert res.exit_code == 2 and "already exists" in res.output
     res = CliRunner().invoke(cli, ["train", "onephoton", "-o", str(tmp_path / "m2"), "--simulated", "0"])
     assert res.exit_code == 2 and "≥ 1" in res.output and not (tmp_path / "m2").exists()
+
+
+def test_onephoton_reads_through_motion_correction():
+    from neuronseg.pipelines.segment import segment_movie
+
+    rec = simulate(frames=120, shape=(64, 64), cells=8, seed=9, onephoton=True)
+    seg = segment_movie(movie_from_array(rec.movie), "onephoton", motion="rigid")
+    assert seg.parameters["motion"]["method"] == "rigid" and "motion" in seg.seconds
+    assert seg.traces.shape == (len(seg.rois), 120)
