@@ -213,18 +213,6 @@ def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: O
     return history.means
 
 
-def frame_probabilities(net: OnePhotonNet, frames: np.ndarray, device: str) -> np.ndarray:
-    """Per-frame U-Net probabilities ``(T', H, W)`` float16 of a whole normalised movie."""
-    import torch
-
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(frames), 16):
-            x = torch.from_numpy(frames[i:i + 16, None]).to(device)
-            out.append(torch.sigmoid(net.frame_logits(x))[:, 0].cpu().numpy().astype(np.float16))
-    return np.concatenate(out)
-
-
 def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhotonTrainParams, rng,
               progress=None) -> list[float]:
     """Stage 2: the GRU and its head over whole sequences of the frozen U-Net's outputs."""
@@ -232,7 +220,10 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
 
     for p in net.frame_net.parameters():
         p.requires_grad_(False)
-    probs = [frame_probabilities(net, s.frames, params.device) for s in samples]
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    per_frame = OnePhotonModel(net.eval(), net.config, {}, params.device)
+    probs = [per_frame.frame_probabilities(s.frames)[:, 0].cpu().numpy().astype(np.float16) for s in samples]
     real = [i for i, s in enumerate(samples) if not s.known.all()]
     simulated = [i for i in range(len(samples)) if i not in real] or real
     modules = list(net.gru.parameters())
