@@ -117,6 +117,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     method = method or ("disco" if model is not None else default_method())
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    if method == "onephoton" and tile_size is not None:
+        raise NeuronsegError("the one-photon method runs on whole frames; it cannot be combined with --tile-size")
     seconds: dict[str, float] = {}
     disco = None
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
@@ -130,8 +132,6 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             estimate = estimate_motion(movie, MotionParams(method=motion), chunk, progress=tick)
         movie = MotionCorrectedMovie(movie, estimate)
         motion_summary = estimate.summary()
-    if method == "onephoton" and tile_size is not None:
-        raise NeuronsegError("the one-photon method runs on whole frames; it cannot be combined with --tile-size")
     if method == "disco":
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 

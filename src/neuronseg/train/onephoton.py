@@ -13,7 +13,8 @@
    (``real_share``), however few of them there are.
 
 Thresholds of the active map and of the two projection baselines (max and mean of the
-per-frame outputs) are then tuned for Neurofinder F1 on validation movies.
+per-frame outputs) are then tuned on the validation movies (Neurofinder F1) together with
+the partly labelled bands (labelled-object IoU).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class OnePhotonSample:
     frame_targets: np.ndarray | None = None   #: (T', H, W) bool: cells lit in each frame
     movie: np.ndarray | None = None   #: the raw movie, kept for validation through the whole pipeline
     rows: tuple | None = None         #: the band of ``movie``'s rows this sample covers (None: all)
+
+    @property
+    def partial(self) -> bool:
+        """Only some cells are labelled: part of ``active`` is unknown."""
+        return not self.known.all()
 
 
 @dataclass
@@ -224,7 +230,7 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
 
     per_frame = OnePhotonModel(net.eval(), net.config, {}, params.device)
     probs = [per_frame.frame_probabilities(s.frames)[:, 0].cpu().numpy().astype(np.float16) for s in samples]
-    real = [i for i, s in enumerate(samples) if not s.known.all()]
+    real = [i for i, s in enumerate(samples) if s.partial]
     simulated = [i for i in range(len(samples)) if i not in real] or real
     modules = list(net.gru.parameters())
     opt = torch.optim.AdamW(modules, lr=params.lr, weight_decay=1e-4)
@@ -280,10 +286,10 @@ def f1_of(model, probability: np.ndarray, truth_labels: np.ndarray, threshold: f
 
 
 def score_of(model, probability: np.ndarray, sample: OnePhotonSample, threshold: float) -> float:
-    """Neurofinder F1 for a fully labelled sample; for a partly labelled one (``known`` is not
-    all ones) the labelled-object IoU, which ignores predictions away from labelled cells and
-    penalises those that merge a labelled cell with its neighbours."""
-    if sample.known.all():
+    """Neurofinder F1 for a fully labelled sample; for a partly labelled one the labelled-object
+    IoU, which ignores predictions away from labelled cells and penalises those that merge a
+    labelled cell with its neighbours."""
+    if not sample.partial:
         return f1_of(model, probability, sample.labels, threshold)
     from neuronseg.metrics import labelled_object_iou
 
@@ -327,7 +333,7 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     gru_hist = train_gru(net, train, params, rng, progress)
     t2 = time.perf_counter()
     model = OnePhotonModel(net.eval(), config, dict(DEFAULT_THRESHOLDS), params.device)
-    tuning = val + [s for s in train if not s.known.all()]
+    tuning = val + [s for s in train if s.partial]
     thresholds, val_f1 = optimize_thresholds(model, tuning)
     record = {"train": [s.name for s in train], "val": [s.name for s in tuning], "params": params.__dict__,
               "frame_loss": frame_hist, "gru_loss": gru_hist, "validation_f1": val_f1,
