@@ -57,7 +57,7 @@ def main():
     line = {"ensemble": args.ensemble, "extra_sources": len(args.extra)}
     for name, config in (RESNETS if args.resnet else VARIANTS).items():
         params = CurationTrainParams(label_rule="centre", ensemble=args.ensemble, val_rect=(0, 256, 256, 320),
-                                     exclude_rect=HELD_OUT)
+                                     exclude_rects=(HELD_OUT,))
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             summary = train_curation([(s, truth) for s in sources], Path(tmp) / "m", params, config)

@@ -73,6 +73,18 @@ def crop_truth(truth: RoiSet, rect) -> RoiSet:
     return RoiSet.from_coordinates(coords, (r1 - r0, c1 - c0))
 
 
+def add_crop_images(cands, movie, rect, chunk=100):
+    """Summary images of the movie's crop ``rect`` (the field CaImAn ran on), as --movie gives them."""
+    import tifffile
+
+    from neuronseg.movie.summary import summarize
+
+    r0, r1, c0, c1 = rect
+    frames = tifffile.imread(movie)[:, r0:r1, c0:c1].astype(np.float32)
+    summary = summarize(((s, frames[s : s + chunk]) for s in range(0, len(frames), chunk)), frames.shape[1:])
+    cands.mean_image, cands.correlation_image, cands.max_image = summary.mean, summary.correlation, summary.max
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
@@ -87,6 +99,8 @@ def main():
     line = {"model": args.model or "shipped", "precision_target": args.precision,
             "suite2p": held_out_figures(s2p, truth, model, args.precision, HELD_OUT)}
     caiman = read_candidates(DATA / "caiman_on_neurofinder_top_crop" / "caiman_results.hdf5")
+    if "activity" in model.config.features:  # CaImAn keeps no correlation image: from the movie's crop
+        add_crop_images(caiman, movie, HELD_OUT)
     line["caiman"] = held_out_figures(caiman, crop_truth(truth, HELD_OUT), model, args.precision, (0, 128, 0, 256))
     print(json.dumps(line))
 

@@ -47,7 +47,13 @@ def test_suite2p_plane_is_read_in_its_own_layout():
     F, Fneu = np.load(S2P / "F.npy"), np.load(S2P / "Fneu.npy")
     np.testing.assert_allclose(cands.traces, F - 0.7 * Fneu, rtol=1e-5)  # ops extraction.neuropil_coefficient
     np.testing.assert_array_equal(cands.tool_decision, np.load(S2P / "iscell.npy")[:, 0] > 0.5)
-    assert cands.mean_image.shape == (96, 128) and cands.correlation_image is None
+    assert cands.mean_image.shape == (96, 128)
+    # Vcorr / max_proj cover only Suite2p's registered range: placed at yrange × xrange
+    ops = np.load(S2P / "ops.npy", allow_pickle=True).item()
+    for img, key in ((cands.correlation_image, "Vcorr"), (cands.max_image, "max_proj")):
+        assert img.shape == (96, 128)
+        np.testing.assert_allclose(img[1:, 1:], ops[key], rtol=1e-6)
+        assert (img[0] == img[1:, 1:].min()).all() and (img[:, 0] == img[1:, 1:].min()).all()
 
 
 def test_suite2p_folder_errors_are_plain(tmp_path):
@@ -148,6 +154,7 @@ def test_crops_hold_one_candidate_centred_and_the_images_around_it():
 
 def test_missing_images_name_the_fix():
     cands = read_suite2p_plane(S2P)
+    cands.correlation_image = None  # as for a CaImAn file read without its movie
     with pytest.raises(NeuronsegError, match="correlation image; pass the movie"):
         candidate_crops(cands, ("weights", "correlation"))
 
@@ -185,6 +192,22 @@ def test_feature_groups_come_from_the_suite2p_folder_alone():
     assert np.median(f[cells, 7]) > np.median(f[~cells, 7])
     with pytest.raises(NeuronsegError, match="unknown feature group"):
         candidate_features(cands, ["colour"])
+
+
+def test_activity_features_see_the_correlation_image():
+    cands = read_suite2p_plane(S2P)
+    f = candidate_features(cands, ["activity"])
+    assert f.shape == (123, 4) and np.isfinite(f).all()
+    # a candidate on a bright disk of the correlation image outscores its copy on a flat one
+    shape = cands.rois.shape
+    blob = disk(shape, (40, 60), 5).astype(np.float32)
+    rois = RoiSet.from_masks(np.stack([disk(shape, (40, 60), 5), disk(shape, (40, 20), 5)]))
+    noise = 0.3 + np.random.default_rng(0).normal(0, 0.02, shape).astype(np.float32)
+    two = Candidates(rois, "rois", S2P, correlation_image=noise + blob, max_image=noise + 3 * blob)
+    g = candidate_features(two, ["activity"])
+    assert (g[0] > g[1] + 0.2).all()  # features are robust z / 5: one z apart at least
+    with pytest.raises(NeuronsegError, match="pass the movie"):
+        candidate_features(Candidates(rois, "rois", S2P), ["activity"])
 
 
 def test_rank_normal_features_follow_the_training_distribution():
@@ -280,6 +303,36 @@ def test_training_writes_a_safe_calibrated_model(tiny_model):
     model = CurationModel.load(tiny_model)
     scores = model.score(read_suite2p_plane(S2P))
     assert scores.shape == (123,) and ((scores > 0) & (scores < 1)).all()
+
+
+def test_cross_fitted_training_calibrates_each_fold(tmp_path):
+    from neuronseg.curation.model import CurationModel
+    from neuronseg.train.curation import CurationTrainParams, fold_rects, train_curation
+
+    assert fold_rects((96, 128), 2) == [(0, 96, 0, 64), (0, 96, 64, 128)]
+    assert fold_rects((96, 128), 2, [10, 20, 30, 100]) == [(0, 96, 0, 25), (0, 96, 25, 128)]  # 2 cells each
+    cands = read_suite2p_plane(S2P)
+    truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
+    params = CurationTrainParams(epochs=1, ensemble=1, label_rule="centre", folds=2)
+    summary = train_curation([(cands, truth)], tmp_path / "m", params,
+                             CurationConfig(features=["image", "activity"], width=4))
+    cells = label_candidates(cands.rois, truth, "centre")
+    cal = json.loads((tmp_path / "m" / "thresholds.json").read_text())
+    # every candidate validated once, every labelled cell counts towards the threshold
+    assert cal["val_candidates"] == len(cands) and cal["val_cells"] == cells.sum() == sum(
+        f["val_cells"] for f in summary["folds"])
+    assert len(cal["platt"]) == 2 and all(len(p) == 2 for p in cal["platt"])
+    model = CurationModel.load(tmp_path / "m")
+    assert len(model.nets) == 2
+    scores = model.score(cands)
+    # the model's score is the mean of the two folds' calibrated logits
+    from neuronseg.curation.model import network_inputs, predict_logits
+    crops, feats = network_inputs(cands, model.config)
+    z = [a * predict_logits([net], crops, feats) + b for net, (a, b) in zip(model.nets, cal["platt"])]
+    np.testing.assert_allclose(scores, calibrate(np.mean(z, axis=0), (1.0, 0.0)), rtol=1e-6)
+    res = CliRunner().invoke(cli, ["train", "curate", "--candidates", str(S2P), "--truth", str(S2P_TRUTH),
+                                   "--folds", "2", "--val", "0:48,0:128", "-o", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "replaces --val" in res.output
 
 
 def test_training_refuses_too_few_cells(tmp_path):

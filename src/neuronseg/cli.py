@@ -332,7 +332,11 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
               help="The recording: for image channels, traces of ROI files.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 (default: right quarter).")
-@click.option("--exclude", "exclude_rect", default=None, help="Rectangle ROW0:ROW1,COL0:COL1 never used (your test part).")
+@click.option("--folds", type=int, default=1, show_default=True,
+              help="Cross-fit instead of --val: cut the field into this many vertical strips, each validating "
+                   "(and calibrating) networks trained on the others; the threshold comes from all strips.")
+@click.option("--exclude", "exclude_rects", multiple=True,
+              help="Rectangle ROW0:ROW1,COL0:COL1 never used: your test part, or a part nobody labelled. Repeatable.")
 @click.option("--label", "label_rule", type=click.Choice(["iou", "centre"]), default="iou", show_default=True,
               help="A candidate is a cell: iou = binarised at 0.2 it overlaps a human mask with IoU ≥ --iou; "
                    "centre = its centre is < 5 px from a human mask's centre.")
@@ -341,7 +345,8 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
               help="Crop channels, comma-separated: weights, mean, correlation.")
 @click.option("--features", default="trace", show_default=True,
               help="Feature groups beside the crops, comma-separated: trace (skewness, SNR, event rate), "
-                   "shape (area, compactness, solidity, fragmentation), image (soma score, contrast); '' for none.")
+                   "shape (area, compactness, solidity, fragmentation), image (soma score, contrast), "
+                   "activity (the same in the correlation image and max projection); '' for none.")
 @click.option("--backbone", type=click.Choice(["small", "resnet18", "resnet50"]), default="small", show_default=True)
 @click.option("--width", type=int, default=8, show_default=True, help="Channels of the first convolution.")
 @click.option("--epochs", type=int, default=25, show_default=True)
@@ -349,7 +354,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_rule, iou, channels, features,
+def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects, label_rule, iou, channels, features,
                      backbone, width, epochs, ensemble, seed, device, overwrite):
     """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
     from neuronseg.io.candidates import read_candidates
@@ -358,6 +363,8 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
     from neuronseg.nets.curation import CurationConfig
     from neuronseg.train.curation import CurationTrainParams, train_curation
 
+    if folds < 1 or (folds > 1 and val_rect):
+        raise NeuronsegError("--folds must be ≥ 1, and --folds > 1 replaces --val: give one or the other")
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
                             features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
@@ -365,7 +372,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, exclude_rect, label_r
     cands = [read_candidates(s, movie=movie, images=needs_images) for s in sources]
     truth_rois = read_rois(truth, cands[0].rois.shape)
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
-                                 label_iou=iou, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
+                                 label_iou=iou, val_rect=_rect(val_rect), exclude_rects=tuple(_rect(r) for r in exclude_rects), folds=folds)
     summary = train_curation([(c, truth_rois) for c in cands], out, params, config, overwrite)
     click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
 

@@ -9,7 +9,9 @@ Groups (``CurationConfig.features``):
   footprints are rarely cells;
 - ``image``: the classical soma score near the candidate's centre and the footprint's
   contrast against its surround in the mean image (both from the mean image alone, which
-  Suite2p's ops.npy and CaImAn's model provide without the movie).
+  Suite2p's ops.npy and CaImAn's model provide without the movie);
+- ``activity``: the same two measures in the local-correlation image and the max
+  projection (Suite2p's ops.npy has both; otherwise they need the movie).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.traces import trace_features
 
-FEATURE_GROUPS = {"trace": 3, "shape": 4, "image": 2}  #: group → number of features
+FEATURE_GROUPS = {"trace": 3, "shape": 4, "image": 2, "activity": 4}  #: group → number of features
 
 
 def shape_features(rois) -> np.ndarray:
@@ -49,22 +51,15 @@ def shape_features(rois) -> np.ndarray:
     return out
 
 
-def image_features(cands: Candidates) -> np.ndarray:
-    """``(n, 2)``: classical soma score (robust z) at best within 2 px of the centre, and the
-    footprint's mean-image contrast against a 3-px ring around it (robust z of the field)."""
+def _peak_and_contrast(cands: Candidates, peak_image: np.ndarray, contrast_image: np.ndarray) -> np.ndarray:
+    """``(n, 2)``: the best of ``peak_image`` within 2 px of each candidate's centre, and the
+    mean of ``contrast_image`` over its binarised footprint minus a 3-px ring around it."""
     from neuronseg.curation.crops import weighted_centres
-    from neuronseg.movie.images import flatten_illumination, robust_z
-    from neuronseg.pipelines.classical import ClassicalParams, soma_score
 
-    if cands.mean_image is None:
-        raise NeuronsegError(f"{cands.path}: image features need the mean image; pass the movie with --movie")
-    mean = cands.mean_image
-    score = ndi.maximum_filter(soma_score(mean, ClassicalParams()), size=5)
-    z = robust_z(flatten_illumination(mean, 16.0)).ravel()
-    h, w = mean.shape
+    h, w = contrast_image.shape
+    peak = ndi.maximum_filter(peak_image, size=5)
     centres = np.clip(np.round(weighted_centres(cands.rois)).astype(int), 0, [h - 1, w - 1])
     binary = cands.rois.binarised(0.2)
-    zimg = z.reshape(h, w)
     out = np.zeros((len(cands), 2), np.float32)
     for i in range(len(cands)):
         coords = binary.coordinates(i)
@@ -73,10 +68,42 @@ def image_features(cands: Candidates) -> np.ndarray:
         box = np.zeros(tuple(hi - lo), bool)
         box[tuple((coords - lo).T)] = True
         ring = ndi.binary_dilation(box, iterations=3) & ~box
-        zb = zimg[lo[0] : hi[0], lo[1] : hi[1]]
+        zb = contrast_image[lo[0] : hi[0], lo[1] : hi[1]]
         contrast = zb[box].mean() - (zb[ring].mean() if ring.any() else 0.0)
-        out[i] = [score[centres[i, 0], centres[i, 1]], contrast]
+        out[i] = [peak[centres[i, 0], centres[i, 1]], contrast]
     return out
+
+
+def _flat_z(image: np.ndarray) -> np.ndarray:
+    from neuronseg.movie.images import flatten_illumination, robust_z
+
+    return robust_z(flatten_illumination(np.asarray(image, np.float32), 16.0))
+
+
+def image_features(cands: Candidates) -> np.ndarray:
+    """``(n, 2)``: classical soma score (robust z) at best within 2 px of the centre, and the
+    footprint's mean-image contrast against a 3-px ring around it (robust z of the field)."""
+    from neuronseg.pipelines.classical import ClassicalParams, soma_score
+
+    if cands.mean_image is None:
+        raise NeuronsegError(f"{cands.path}: image features need the mean image; pass the movie with --movie")
+    mean = cands.mean_image
+    return _peak_and_contrast(cands, soma_score(mean, ClassicalParams()), _flat_z(mean))
+
+
+def activity_features(cands: Candidates) -> np.ndarray:
+    """``(n, 4)``: peak near the centre and footprint contrast in the local-correlation image,
+    then the same in the max projection (each image flattened and in robust z units).
+
+    Both images show what the mean image cannot: pixels that move together, and transients.
+    Suite2p's ops.npy holds them (``Vcorr``, ``max_proj``); for CaImAn or a ROI file they come
+    from the movie.
+    """
+    if cands.correlation_image is None or cands.max_image is None:
+        raise NeuronsegError(f"{cands.path}: activity features need the correlation image and max projection; "
+                             "pass the movie with --movie")
+    parts = [_peak_and_contrast(cands, z, z) for z in (_flat_z(cands.correlation_image), _flat_z(cands.max_image))]
+    return np.concatenate(parts, axis=1)
 
 
 def candidate_features(cands: Candidates, groups) -> np.ndarray:
@@ -92,8 +119,8 @@ def candidate_features(cands: Candidates, groups) -> np.ndarray:
         elif g == "shape":
             f = shape_features(cands.rois)
             parts.append(np.stack([(f[:, 0] - 4) / 1.5, np.log(np.clip(f[:, 1], 0.5, 10)), f[:, 2], f[:, 3]], axis=1))
-        elif g == "image":
-            f = image_features(cands)
+        elif g in ("image", "activity"):
+            f = image_features(cands) if g == "image" else activity_features(cands)
             parts.append(np.clip(f, -5, 20) / 5)
         else:
             raise NeuronsegError(f"unknown feature group '{g}' (known: {', '.join(FEATURE_GROUPS)})")

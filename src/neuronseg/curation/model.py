@@ -48,7 +48,7 @@ def predict_logits(nets, crops: np.ndarray, feats: np.ndarray | None, device: st
 class CurationModel:
     nets: list
     config: CurationConfig
-    calibration: dict          #: {"platt": [a, b], "curve": validation PR curve of calibrated scores, …}
+    calibration: dict          #: {"platt": [a, b] or one pair per group, "curve": validation PR curve, …}
     device: str = "cpu"
 
     @classmethod
@@ -72,12 +72,30 @@ class CurationModel:
             nets.append(net.to(torch_device(device)).eval())
         if "platt" not in calibration or "curve" not in calibration:
             raise NeuronsegError(f"{folder}: thresholds.json lacks the calibration (platt, curve)")
+        groups = int(config.get("groups", 1))
+        if n % groups or len(cls._platts(calibration)) != groups:
+            raise NeuronsegError(f"{folder}: {n} networks, {groups} groups and "
+                                 f"{len(cls._platts(calibration))} calibrations do not fit together")
         return cls(nets, cfg, calibration, device)
 
+    @staticmethod
+    def _platts(calibration: dict) -> list:
+        """One Platt pair per group of networks (a cross-fitted model has one per fold)."""
+        platt = calibration["platt"]
+        return [platt] if np.ndim(platt) == 1 else list(platt)
+
     def score(self, cands: Candidates) -> np.ndarray:
-        """Calibrated probability that each candidate is a cell."""
+        """Calibrated probability that each candidate is a cell.
+
+        Each group of networks (one per cross-fitting fold) is calibrated on its own
+        validation strip; the groups' calibrated logits are averaged.
+        """
         crops, feats = network_inputs(cands, self.config)
-        return calibrate(predict_logits(self.nets, crops, feats, self.device), self.calibration["platt"])
+        platts = self._platts(self.calibration)
+        size = len(self.nets) // len(platts)
+        logit = np.mean([a * predict_logits(self.nets[g * size:(g + 1) * size], crops, feats, self.device) + b
+                         for g, (a, b) in enumerate(platts)], axis=0)
+        return calibrate(logit, (1.0, 0.0))
 
     def threshold(self, precision: float) -> dict:
         """Threshold reaching ``precision`` on the model's validation data, with its recall there."""

@@ -30,8 +30,8 @@ class Candidates:
         What the user pointed at.
     traces : (n, T) float32 array or None
         Fluorescence per candidate (Suite2p ``F - c * Fneu``, CaImAn ``C + YrA``).
-    mean_image, correlation_image : (H, W) float32 arrays or None
-        Summary images of the movie the candidates came from.
+    mean_image, correlation_image, max_image : (H, W) float32 arrays or None
+        Summary images of the movie the candidates came from (max_image: the max projection).
     tool_decision : (n,) bool array or None
         The tool's own cell / not-cell call (Suite2p ``iscell[:, 0]``, CaImAn ``idx_components``).
     movie_path : Path or None
@@ -46,6 +46,7 @@ class Candidates:
     correlation_image: np.ndarray | None = None
     tool_decision: np.ndarray | None = None
     movie_path: Path | None = None
+    max_image: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rois)
@@ -57,7 +58,7 @@ class Candidates:
             None if self.traces is None else self.traces[idx],
             self.mean_image, self.correlation_image,
             None if self.tool_decision is None else self.tool_decision[idx],
-            self.movie_path,
+            self.movie_path, self.max_image,
         )
 
 
@@ -129,7 +130,7 @@ def _add_movie_data(cands: Candidates, movie_path: Path, dataset, read_rois=None
             )
         with progress_bar(movie.n_frames, "summary images") as update:
             summary = summarize(movie.chunks(), movie.frame_shape, progress=update)
-        cands.mean_image, cands.correlation_image = summary.mean, summary.correlation
+        cands.mean_image, cands.correlation_image, cands.max_image = summary.mean, summary.correlation, summary.max
         if cands.traces is None:
             with progress_bar(movie.n_frames, "traces") as update:
                 cands.traces = extract_traces(movie.chunks(), cands.rois, movie.n_frames, update)

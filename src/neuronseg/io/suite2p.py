@@ -34,7 +34,8 @@ def _neuropil_coefficient(ops: dict) -> float:
 
 def read_suite2p_plane(folder) -> Candidates:
     """Candidates of a Suite2p plane folder: ROIs weighted by ``lam``, traces ``F - c·Fneu``,
-    ``meanImg`` as the mean image and ``iscell[:, 0]`` as the tool's decision.
+    ``meanImg`` as the mean image, ``Vcorr`` and ``max_proj`` as the correlation image and the
+    max projection, and ``iscell[:, 0]`` as the tool's decision.
 
     The registered movie ``data.bin``, when still in the folder, is noted so that summary
     images can be computed from it.
@@ -75,8 +76,29 @@ def read_suite2p_plane(folder) -> Candidates:
     mean = ops.get("meanImg")
     mean = np.asarray(mean, np.float32) if mean is not None and np.shape(mean) == shape else None
     binary = folder / "data.bin"
-    return Candidates(rois, "suite2p", folder, traces, mean, None, decision,
-                      binary if binary.exists() else None)
+    return Candidates(rois, "suite2p", folder, traces, mean, _registered_image(ops, "Vcorr", shape), decision,
+                      binary if binary.exists() else None, _registered_image(ops, "max_proj", shape))
+
+
+def _registered_image(ops: dict, key: str, shape) -> np.ndarray | None:
+    """``ops[key]`` on the whole field. Suite2p computes ``Vcorr`` and ``max_proj`` only inside
+    the part that stayed in view after registration (``yrange``, ``xrange``); the border
+    outside gets the image's minimum. None when absent or of a size that fits neither."""
+    img = ops.get(key)
+    if img is None or np.ndim(img) != 2:
+        return None
+    img = np.asarray(img, np.float32)
+    if img.shape == shape:
+        return img
+    try:
+        (y0, y1), (x0, x1) = (int(v) for v in ops["yrange"][:2]), (int(v) for v in ops["xrange"][:2])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if img.shape != (y1 - y0, x1 - x0) or not (0 <= y0 and y1 <= shape[0] and 0 <= x0 and x1 <= shape[1]):
+        return None
+    full = np.full(shape, img.min(), np.float32)
+    full[y0:y1, x0:x1] = img
+    return full
 
 
 def open_suite2p_binary(path):
