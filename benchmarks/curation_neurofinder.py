@@ -6,7 +6,8 @@ was trained with `--exclude 128:256,0:256`). Reported against Suite2p's own clas
 (`iscell.npy`): Neurofinder precision/recall of the kept ROIs, and classification
 precision/recall of the decision against the centre labels (candidate centre < 5 px from a
 human mask centre). Also CaImAn's 145 components on the same quarter, scored by the same
-model (trained on Suite2p footprints only) against CaImAn's own `idx_components`.
+model (trained on Suite2p footprints only) against CaImAn's own `idx_components`; CaImAn
+keeps no correlation image, so its summary images come from the movie's crop.
 
     python benchmarks/curation_neurofinder.py [--model DIR] [--precision 0.9]
 """
@@ -99,7 +100,7 @@ def main():
     line = {"model": args.model or "shipped", "precision_target": args.precision,
             "suite2p": held_out_figures(s2p, truth, model, args.precision, HELD_OUT)}
     caiman = read_candidates(DATA / "caiman_on_neurofinder_top_crop" / "caiman_results.hdf5")
-    if "activity" in model.config.features:  # CaImAn keeps no correlation image: from the movie's crop
+    if model.config.images_needed() - {"mean"}:  # CaImAn keeps no correlation image: the movie's crop gives it
         add_crop_images(caiman, movie, HELD_OUT)
     line["caiman"] = held_out_figures(caiman, crop_truth(truth, HELD_OUT), model, args.precision, (0, 128, 0, 256))
     print(json.dumps(line))

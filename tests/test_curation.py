@@ -377,8 +377,9 @@ def test_curate_command_errors(tmp_path):
 
 def test_shipped_model_ranks_held_out_cells_of_a_real_suite2p_run():
     """The default model never saw rows 128–255 × cols 0–255; it must rank the human cells
-    among Suite2p's candidates there far above chance (base rate 0.17, measured AP 0.55),
-    and at precision target 0.8 keep only candidates on human cells."""
+    among Suite2p's candidates there far above chance (base rate 0.17, measured AP 0.57),
+    and at the default precision target (0.9) keep mostly candidates on human cells
+    (measured: 8 of 9)."""
     from neuronseg.curation.model import CurationModel
     from neuronseg.pipelines.curate import curate
     from neuronseg.train.curation import in_rect
@@ -387,8 +388,8 @@ def test_shipped_model_ranks_held_out_cells_of_a_real_suite2p_run():
     truth = read_regions_json(shared_data("neurofinder_top", "regions.json"), cands.rois.shape)
     held_out = in_rect(weighted_centres(cands.rois), (128, 256, 0, 256))
     labels = label_candidates(cands.rois, truth, "centre")
-    result = curate(cands, CurationModel.load(), precision=0.8)
-    assert average_precision(result.scores[held_out], labels[held_out]) > 0.45
+    result = curate(cands, CurationModel.load())
+    assert average_precision(result.scores[held_out], labels[held_out]) > 0.5
     kept = result.decision & held_out
     assert kept.sum() >= 5
     scores = neurofinder_scores(truth.within((128, 256, 0, 256)), cands.rois.subset(kept))
@@ -435,8 +436,16 @@ def test_curate_names_what_is_missing(tmp_path):
 
 
 def test_curate_genuine_caiman_results(tmp_path):
+    import tifffile
+
     path = shared_data("caiman_on_neurofinder_top_crop", "caiman_results.hdf5")
-    res = CliRunner().invoke(cli, ["curate", str(path), "-o", str(tmp_path / "o"), "--precision", "0.7"])
+    args = ["curate", str(path), "-o", str(tmp_path / "o"), "--precision", "0.7"]
+    # CaImAn keeps no correlation image, which the default model's activity features need
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "pass the movie with --movie" in res.output and not (tmp_path / "o").exists()
+    movie = tmp_path / "crop.tif"  # the field CaImAn ran on; 200 frames are enough for the images
+    tifffile.imwrite(movie, tifffile.imread(shared_data("neurofinder_top", "movie.tif"))[:200, 128:256, :256])
+    res = CliRunner().invoke(cli, args + ["--movie", str(movie)])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["n_candidates"] == 145 and summary["n_cells_by_the_tool"] == 78 and 0 < summary["n_cells"] < 145

@@ -343,7 +343,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--iou", type=float, default=0.7, show_default=True)
 @click.option("--channels", default="weights", show_default=True,
               help="Crop channels, comma-separated: weights, mean, correlation.")
-@click.option("--features", default="trace", show_default=True,
+@click.option("--features", default="trace,shape,image,activity", show_default=True,
               help="Feature groups beside the crops, comma-separated: trace (skewness, SNR, event rate), "
                    "shape (area, compactness, solidity, fragmentation), image (soma score, contrast), "
                    "activity (the same in the correlation image and max projection); '' for none.")
@@ -357,7 +357,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects, label_rule, iou, channels, features,
                      backbone, width, epochs, ensemble, seed, device, overwrite):
     """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
-    from neuronseg.io.candidates import read_candidates
+    from neuronseg.curation.model import read_candidates_for
     from neuronseg.io.outputs import check_writable
     from neuronseg.io.rois import read_rois
     from neuronseg.nets.curation import CurationConfig
@@ -368,8 +368,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
                             features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
-    needs_images = any(c != "weights" for c in config.channels)
-    cands = [read_candidates(s, movie=movie, images=needs_images) for s in sources]
+    cands = [read_candidates_for(config, s, movie) for s in sources]
     truth_rois = read_rois(truth, cands[0].rois.shape)
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
                                  label_iou=iou, val_rect=_rect(val_rect), exclude_rects=tuple(_rect(r) for r in exclude_rects), folds=folds)

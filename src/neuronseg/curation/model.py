@@ -24,6 +24,22 @@ def default_model_dir() -> Path:
     return Path(str(resources.files("neuronseg") / "weights" / "curation"))
 
 
+def read_candidates_for(config: CurationConfig, source, movie=None, dataset=None) -> Candidates:
+    """Candidates of ``source`` with what ``config`` reads. Image crop channels always come
+    from the movie when there is one; features use the tool's own images (Suite2p's
+    ``meanImg``, ``Vcorr``, ``max_proj``: what the shipped model was trained on) and fall back
+    to the movie's summary images only for those the tool does not keep (CaImAn: all but the mean)."""
+    from neuronseg.io.candidates import read_candidates
+
+    crops_need = any(c != "weights" for c in config.channels)
+    cands = read_candidates(source, movie=movie, dataset=dataset, images=crops_need)
+    if not crops_need and (movie is not None or cands.movie_path is not None):
+        missing = [k for k in config.images_needed() if getattr(cands, f"{k}_image") is None]
+        if missing:
+            cands = read_candidates(source, movie=movie, dataset=dataset, images=True)
+    return cands
+
+
 def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """Crops ``(n, C, S, S)`` and the feature vectors ``(n, k)`` (None when the model uses none)."""
     crops = candidate_crops(cands, config.channels, config.crop_size)

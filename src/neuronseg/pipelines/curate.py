@@ -49,11 +49,10 @@ def curate_source(source, precision: float = DEFAULT_PRECISION, model=None, movi
                   keep_duplicates: bool = False, device: str = "cpu") -> tuple[Candidates, CurationModel, Curation]:
     """Read the candidates of ``source`` (with ``movie`` when the model needs images), load
     ``model`` (default: shipped) and curate; returns ``(candidates, model, curation)``."""
-    from neuronseg.io.candidates import read_candidates
+    from neuronseg.curation.model import read_candidates_for
 
     cmodel = CurationModel.load(model, device)
-    needs_images = any(c != "weights" for c in cmodel.config.channels)
-    cands = read_candidates(source, movie=movie, dataset=dataset, images=needs_images)
+    cands = read_candidates_for(cmodel.config, source, movie, dataset)
     return cands, cmodel, curate(cands, cmodel, precision, keep_duplicates)
 
 
