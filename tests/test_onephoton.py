@@ -55,9 +55,22 @@ def test_chunked_filtering_equals_filtering_the_whole_movie():
     params = FrameFilter(temporal_bin=4, detrend=2.0)
     read = lambda a, b: movie[a:b]  # noqa: E731
     whole = np.concatenate(list(filtered_chunks(read, 101, params, chunk=10**6)))
-    parts = list(filtered_chunks(read, 101, params, chunk=12))
-    assert whole.shape == (26, 32, 32) and len(parts) == 9        # 25 full bins and a last partial one
+    seen = []
+    counted = lambda a, b: seen.append(b - a) or movie[a:b]  # noqa: E731
+    parts = list(filtered_chunks(counted, 101, params, chunk=12))
+    assert whole.shape == (26, 32, 32) and len(parts) > 5         # 25 full bins and a last partial one, streamed
     np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    assert sum(seen) == 101                                        # every frame filtered once
+    # the normaliser's window is filtered once and served again to the stream
+    from neuronseg.movie.filters import BinCache, fit_normaliser
+
+    seen.clear()
+    cache = BinCache()
+    norm = fit_normaliser(counted, 101, params, n_bins=10, keep=cache)
+    reused = np.concatenate(list(filtered_chunks(counted, 101, params, chunk=12, reuse=cache)))
+    np.testing.assert_allclose(reused, whole, atol=1e-5)
+    assert sum(seen) == 101 and cache.frames is None               # the window was not read twice; then freed
+    np.testing.assert_allclose(norm.median, np.median(whole[8:18], axis=0), atol=1e-5)
     # detrending removes a slow drift of the whole field
     drift = movie + np.linspace(0, 500, 101, dtype=np.float32)[:, None, None] * rng.random((1, 32, 32), np.float32)
     kept = np.concatenate(list(filtered_chunks(lambda a, b: drift[a:b], 101, params)))

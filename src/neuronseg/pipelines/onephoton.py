@@ -20,7 +20,7 @@ import numpy as np
 from neuronseg.errors import NeuronsegError
 from neuronseg.instances.postprocess import close_foreground
 from neuronseg.instances.watershed import instances_from_foreground
-from neuronseg.movie.filters import filtered_chunks, fit_normaliser
+from neuronseg.movie.filters import BinCache, filtered_chunks, fit_normaliser
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "onephoton"
 DEFAULT_THRESHOLDS = {"active": 0.5, "max": 0.5, "mean": 0.1, "min_size": 30, "closing": 1}
@@ -77,13 +77,14 @@ class OnePhotonModel:
         k = max(1, filt.temporal_bin)
         if movie.n_frames < 2 * k:
             raise NeuronsegError(f"the one-photon method needs at least {2 * k} frames; this movie has {movie.n_frames}")
-        norm = fit_normaliser(movie.read, movie.n_frames, filt, NORMALISER_BINS)
+        cache = BinCache()  # the normaliser's filtered window, served again to the stream
+        norm = fit_normaliser(movie.read, movie.n_frames, filt, NORMALISER_BINS, keep=cache)
         h = None
         peak = np.zeros(movie.frame_shape, np.float32)
         total = np.zeros(movie.frame_shape, np.float64)
         n = 0
         with torch.no_grad():
-            for block in filtered_chunks(movie.read, movie.n_frames, filt, chunk or CHUNK):
+            for block in filtered_chunks(movie.read, movie.n_frames, filt, chunk or CHUNK, reuse=cache):
                 frames = norm(block)
                 probs = self.frame_probabilities(frames)
                 p = probs[:, 0].cpu().numpy()
