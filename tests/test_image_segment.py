@@ -78,6 +78,18 @@ def test_diameter_rescales_to_the_training_size(tiny_model):
     assert instance_scores(small.labels, labels)["per_threshold"]["0.50"]["f1"] >= 0.7
 
 
+def test_auto_scale_ignores_rungs_where_cells_fall_apart():
+    from neuronseg.pipelines.image import consistent_scales
+
+    # the measured ladder of a 9-px nuclei model on 24-px nuclei: (scale, median diameter found)
+    trials = [(0.35, 7.5), (0.5, 10.2), (0.7, 12.2), (1.0, 10.3), (1.4, 9.4), (2.0, 8.7), (2.8, 8.6)]
+    # from 1.0× up the diameter stays at the training size however the scale changes: fragments
+    assert [s for s, _ in consistent_scales(trials)] == [0.35, 0.5, 0.7]
+    # real cells found at every rung grow with the scale: all consistent
+    assert len(consistent_scales([(s, 9.0 * s) for s in (0.5, 0.7, 1.0, 1.4)])) == 4
+    assert consistent_scales([(1.0, 9.0)]) == []
+
+
 def test_fine_tuning_changes_only_the_unfrozen_layers(tiny_model, tmp_path):
     out, _ = tiny_model
     params = ImageTrainParams(epochs=1, steps_per_epoch=3, batch_size=2, crop=64, init=str(out), freeze_all_but=1)
