@@ -156,7 +156,8 @@ def evaluate(truth, prediction, threshold, as_json):
               help="Keep candidates above the threshold that reached this precision on the model's validation data.")
 @click.option("--model", type=click.Path(path_type=Path), default=None, help="A curation model folder (default: shipped).")
 @click.option("--movie", type=click.Path(path_type=Path), default=None,
-              help="The recording: needed for a ROI file, and for models that use summary images.")
+              help="The recording: needed for a ROI file, and for summary images the tool does not keep "
+                   "(CaImAn with the default model).")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 movie or Zarr group.")
 @click.option("--explain", type=int, default=0, show_default=True,
               help="Write saliency and occlusion PNGs for this many of the least certain candidates.")
@@ -329,7 +330,8 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--truth", required=True, type=click.Path(path_type=Path, exists=True),
               help="Human masks of the recording (regions.json, label TIFF or ImageJ zip).")
 @click.option("--movie", type=click.Path(path_type=Path, exists=True), default=None,
-              help="The recording: for image channels, traces of ROI files.")
+              help="The recording: for image crop channels, images the tool does not keep "
+                   "(CaImAn: correlation, max), traces of ROI files.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 (default: right quarter).")
 @click.option("--folds", type=int, default=1, show_default=True,
@@ -371,7 +373,8 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
     cands = [read_candidates_for(config, s, movie) for s in sources]
     truth_rois = read_rois(truth, cands[0].rois.shape)
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
-                                 label_iou=iou, val_rect=_rect(val_rect), exclude_rects=tuple(_rect(r) for r in exclude_rects), folds=folds)
+                                 label_iou=iou, val_rect=_rect(val_rect),
+                                 exclude_rects=tuple(_rect(r) for r in exclude_rects), folds=folds)
     summary = train_curation([(c, truth_rois) for c in cands], out, params, config, overwrite)
     click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
 
