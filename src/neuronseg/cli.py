@@ -170,7 +170,8 @@ def curate(source, out, precision, model, movie, dataset, explain, keep_duplicat
     """Score the candidate ROIs of SOURCE as cell / not cell: scores.csv, summary.json, iscell.npy.
 
     SOURCE is a Suite2p plane folder (stat.npy is unpickled because you named it), a CaImAn
-    results .hdf5, or a ROI file (regions.json, label TIFF, ImageJ zip) with --movie.
+    results .hdf5 (with --movie for the default model: CaImAn keeps no correlation image),
+    or a ROI file (regions.json, label TIFF, ImageJ zip) with --movie.
     Nothing in SOURCE is modified; for Suite2p, copy OUT/iscell.npy into the plane folder
     (keep the original) to open the curated result in the Suite2p GUI.
     """
