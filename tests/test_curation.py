@@ -288,7 +288,7 @@ def tiny_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("m") / "model"
     cands = read_suite2p_plane(S2P)
     truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
-    params = CurationTrainParams(epochs=2, ensemble=2, label_rule="centre", val_rect=(0, 48, 0, 128))
+    params = CurationTrainParams(epochs=2, ensemble=2, label_rule="centre", val_rect=(0, 48, 0, 128), guard=0)
     train_curation([(cands, truth)], out, params, CurationConfig(channels=["weights", "mean"], width=4))
     return out
 
@@ -313,7 +313,7 @@ def test_cross_fitted_training_calibrates_each_fold(tmp_path):
     assert fold_rects((96, 128), 2, [10, 20, 30, 100]) == [(0, 96, 0, 25), (0, 96, 25, 128)]  # 2 cells each
     cands = read_suite2p_plane(S2P)
     truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
-    params = CurationTrainParams(epochs=1, ensemble=1, label_rule="centre", folds=2)
+    params = CurationTrainParams(epochs=1, ensemble=1, label_rule="centre", folds=2, guard=0)  # a small crop
     summary = train_curation([(cands, truth)], tmp_path / "m", params,
                              CurationConfig(features=["image", "activity"], width=4))
     cells = label_candidates(cands.rois, truth, "centre")
@@ -333,6 +333,18 @@ def test_cross_fitted_training_calibrates_each_fold(tmp_path):
     res = CliRunner().invoke(cli, ["train", "curate", "--candidates", str(S2P), "--truth", str(S2P_TRUTH),
                                    "--folds", "2", "--val", "0:48,0:128", "-o", str(tmp_path / "x")])
     assert res.exit_code == 2 and "replaces --val" in res.output
+
+
+def test_the_guard_band_keeps_a_validation_cells_neighbours_out_of_training():
+    from neuronseg.train.curation import _split
+
+    centres = np.array([[10, 5], [10, 18], [10, 25], [10, 40]], float)   # validation strip: cols 20–30
+    part = {"x": np.arange(4)[:, None], "f": np.zeros((4, 0)), "y": np.array([1, 1, 1, 0], bool),
+            "centres": centres, "use": np.ones(4, bool)}
+    train, val = _split([part], (0, 64, 20, 30), guard=0)
+    assert val["x"].ravel().tolist() == [2] and train["x"].ravel().tolist() == [0, 1, 3]
+    train, val = _split([part], (0, 64, 20, 30), guard=12)
+    assert val["x"].ravel().tolist() == [2] and train["x"].ravel().tolist() == [0]   # 18 and 40 are < 12 px away
 
 
 def test_training_refuses_too_few_cells(tmp_path):

@@ -61,6 +61,7 @@ class CurationTrainParams:
     val_rect: tuple | None = None
     exclude_rects: tuple = ()  #: rectangles never used: the test part, and fields nobody labelled
     folds: int = 1             #: > 1: cross-fit over this many vertical strips instead of one val_rect
+    guard: int = 12            #: px around the validation part kept out of training (about a cell across)
 
 
 def in_rect(centres: np.ndarray, rect) -> np.ndarray:
@@ -122,16 +123,21 @@ def _prepare(sources, config, params) -> list[dict]:
     return prepared
 
 
-def _split(prepared, val_rect) -> tuple[dict, dict]:
+def _split(prepared, val_rect, guard: int = 0) -> tuple[dict, dict]:
     """Training and validation arrays for one validation rectangle.
 
     Validation is the first source's usable candidates in ``val_rect``; other sources'
-    candidates there sit on the same cells and are dropped, not trained on.
+    candidates there sit on the same cells and are dropped, not trained on. So are all
+    candidates within ``guard`` px of the rectangle: fragments of a cell that straddles its
+    edge would otherwise train the model that is validated on that cell.
     """
+    r0, r1, c0, c1 = val_rect
+    near = (r0 - guard, r1 + guard, c0 - guard, c1 + guard)
     train, val = {"x": [], "f": [], "y": []}, {"x": [], "f": [], "y": []}
     for i, p in enumerate(prepared):
         in_val = in_rect(p["centres"], val_rect) & p["use"]
-        for part, m in ((train, p["use"] & ~in_val), (val, in_val if i == 0 else np.zeros_like(in_val))):
+        trains = p["use"] & ~in_rect(p["centres"], near)
+        for part, m in ((train, trains), (val, in_val if i == 0 else np.zeros_like(in_val))):
             for k in part:
                 part[k].append(p[k][m])
     return ({k: np.concatenate(v) for k, v in train.items()}, {k: np.concatenate(v) for k, v in val.items()})
@@ -209,7 +215,7 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
             p["f"] = to_normal_scores(p["f"], config.feature_quantiles)
     nets, histories, platts, pooled_scores, pooled_labels, counts = [], [], [], [], [], []
     for fold, rect in enumerate(rects):
-        train, val = _split(prepared, rect)
+        train, val = _split(prepared, rect, params.guard)
         where = f" (fold {fold + 1} of {len(rects)})" if len(rects) > 1 else ""
         _check_counts("training" + where, train["y"], params.label_rule)
         _check_counts("validation" + where, val["y"], params.label_rule)
