@@ -32,12 +32,7 @@ def read_candidates_for(config: CurationConfig, source, movie=None, dataset=None
     from neuronseg.io.candidates import read_candidates
 
     crops_need = any(c != "weights" for c in config.channels)
-    cands = read_candidates(source, movie=movie, dataset=dataset, images=crops_need)
-    if not crops_need and (movie is not None or cands.movie_path is not None):
-        missing = [k for k in config.images_needed() if getattr(cands, f"{k}_image") is None]
-        if missing:
-            cands = read_candidates(source, movie=movie, dataset=dataset, images=True)
-    return cands
+    return read_candidates(source, movie=movie, dataset=dataset, images=True if crops_need else config.images_needed())
 
 
 def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarray, np.ndarray | None]:

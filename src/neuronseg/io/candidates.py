@@ -78,7 +78,7 @@ def candidate_kind(path) -> str:
     return "rois"
 
 
-def read_candidates(path, movie=None, dataset: str | None = None, images: bool = True) -> Candidates:
+def read_candidates(path, movie=None, dataset: str | None = None, images=True) -> Candidates:
     """Read candidates from ``path``; with ``movie`` (a path), summary images and traces come from it.
 
     Parameters
@@ -89,8 +89,9 @@ def read_candidates(path, movie=None, dataset: str | None = None, images: bool =
         The recording the candidates were found in. Needed for a ROI file; for Suite2p and
         CaImAn it replaces the tools' own images with neuronseg's summary images (a Suite2p
         folder that still holds ``data.bin`` needs no movie).
-    images : bool
-        Compute summary images from the movie when one is available.
+    images : bool or collection of str
+        Compute summary images from the movie when one is available: always (True), never
+        (False), or only when the tool keeps one of these ("mean", "correlation", "max") not.
     """
     from neuronseg.io.caiman import read_caiman_results
     from neuronseg.io.rois import read_rois
@@ -106,6 +107,8 @@ def read_candidates(path, movie=None, dataset: str | None = None, images: bool =
             raise NeuronsegError(f"{path}: a ROI file needs the movie it was drawn on (--movie)")
         cands = Candidates(RoiSet((0, 0)), "rois", Path(path))
     movie_path = Path(movie) if movie is not None else cands.movie_path
+    if images is not True and images:
+        images = any(getattr(cands, f"{k}_image") is None for k in images)
     if movie_path is not None and (images or kind == "rois"):
         _add_movie_data(cands, movie_path, dataset, read_rois if kind == "rois" else None)
     return cands
