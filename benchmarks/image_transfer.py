@@ -9,6 +9,10 @@ each training budget (epochs of 25 steps of 4 crops).
 
     python benchmarks/image_transfer.py [--epochs 20] [--variants scratch,finetune_all]
     python benchmarks/image_transfer.py --epochs 5,10 --variants scratch,finetune_all
+    python benchmarks/image_transfer.py --variants scratch,finetune_all,finetune_all_low_lr
+
+``finetune_all_low_lr`` fine-tunes every layer at a tenth of the learning rate, the usual
+way to keep pre-trained features from being washed out by the first large steps.
 """
 
 import argparse
@@ -50,7 +54,8 @@ def main():
     config = dict(base_width=nuclei_cfg.base_width, depth=nuclei_cfg.depth, target=nuclei_cfg.target,
                   instances="components", scale=0.25)
     variants = {"scratch": (None, 0), "finetune_all": (init, 0), "finetune_last_6": (init, 6),
-                "finetune_last_2": (init, 2)}
+                "finetune_last_2": (init, 2), "finetune_all_low_lr": (init, 0)}
+    base_lr = ImageTrainParams().lr
     chosen = args.variants.split(",")
     runs = [(f"{name}_{e}ep", variants[name], int(e)) for e in args.epochs.split(",") for name in chosen]
     out = {"data": f"pfc_brightfield: {args.n_train} training, 4 validation, 16 held-out test images",
@@ -62,7 +67,8 @@ def main():
             for seed in range(args.seeds):
                 params = ImageTrainParams(epochs=epochs, steps_per_epoch=25, crop=128, patience=100,
                                           partial_labels=True, seed=seed, freeze_all_but=k,
-                                          init=str(init_dir) if init_dir else None)
+                                          init=str(init_dir) if init_dir else None,
+                                          lr=base_lr / 10 if name.startswith("finetune_all_low_lr") else base_lr)
                 folder = Path(tmp) / f"{name}_{seed}"
                 t0 = time.perf_counter()
                 train_image_model(train, folder, ImageConfig(**config), params, val)
