@@ -74,15 +74,15 @@ def crop_truth(truth: RoiSet, rect) -> RoiSet:
     return RoiSet.from_coordinates(coords, (r1 - r0, c1 - c0))
 
 
-def add_crop_images(cands, movie, rect, chunk=100):
+def add_crop_images(cands, movie, rect):
     """Summary images of the movie's crop ``rect`` (the field CaImAn ran on), as --movie gives them."""
-    import tifffile
-
+    from neuronseg.io.movies import movie_from_array, open_movie
     from neuronseg.movie.summary import summarize
 
     r0, r1, c0, c1 = rect
-    frames = tifffile.imread(movie)[:, r0:r1, c0:c1].astype(np.float32)
-    summary = summarize(((s, frames[s : s + chunk]) for s in range(0, len(frames), chunk)), frames.shape[1:])
+    with open_movie(movie) as m:
+        crop = movie_from_array(m[:][:, r0:r1, c0:c1])
+    summary = summarize(crop.chunks(), crop.frame_shape)
     cands.mean_image, cands.correlation_image, cands.max_image = summary.mean, summary.correlation, summary.max
 
 
