@@ -5,8 +5,9 @@ Held-out seeds 300–304 (training used 100–107, validation 200–201): 400 fr
 Truth = the cells whose ΔF/F reached 0.5 at least once (the method finds *active* cells).
 
 Three paths share the same per-frame U-Net: the ConvGRU's active map, and the max and the
-mean over frames of the per-frame probabilities (the paper's baselines), each thresholded at
-its own value tuned on the validation movies, then closing, watershed and size filter.
+mean over frames of the per-frame probabilities (the paper's baselines), each cut by its own
+threshold and local-contrast margin tuned on the validation movies, then closing, watershed
+and size filter.
 Reported per path: Neurofinder F1 / precision / recall and pixel Dice / IoU / precision /
 recall of the union of the ROIs against the truth masks, averaged over movies; and for the
 GRU path the whole `segment_movie` (which also drops ROIs whose trace shows no event).
@@ -45,7 +46,7 @@ def main():
         movie = movie_from_array(rec.movie)
         maps = model.predict(movie)
         for key in ("active", "max", "mean"):
-            labels = model.instances(getattr(maps, key), model.thresholds[key])
+            labels = model.instances(getattr(maps, key), key=key)
             rows[key].append((neurofinder_scores(truth, RoiSet.from_labels(labels)), pixel_scores(truth_mask, labels)))
         seg = segment_movie(movie, "onephoton", model=model, fs=rec.fs)
         rows["segment_movie"].append((neurofinder_scores(truth, seg.rois), pixel_scores(truth_mask, seg.rois.to_labels())))

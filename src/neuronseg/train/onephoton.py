@@ -274,40 +274,46 @@ def maps_of(model, sample: OnePhotonSample):
     return maps
 
 
-def f1_of(model, probability: np.ndarray, truth_labels: np.ndarray, threshold: float) -> float:
+def f1_of(model, probability: np.ndarray, truth_labels: np.ndarray, cut: tuple) -> float:
     from neuronseg.io.rois import RoiSet
     from neuronseg.metrics import neurofinder_scores
 
-    pred = RoiSet.from_labels(model.instances(probability, threshold))
+    pred = RoiSet.from_labels(model.instances(probability, cut))
     truth = RoiSet.from_labels(truth_labels)
     if not len(pred):
         return 0.0
     return neurofinder_scores(truth, pred)["combined"]
 
 
-def score_of(model, probability: np.ndarray, sample: OnePhotonSample, threshold: float) -> float:
+def score_of(model, probability: np.ndarray, sample: OnePhotonSample, cut: tuple) -> float:
     """Neurofinder F1 for a fully labelled sample; for a partly labelled one the labelled-object
     IoU, which ignores predictions away from labelled cells and penalises those that merge a
     labelled cell with its neighbours."""
     if not sample.partial:
-        return f1_of(model, probability, sample.labels, threshold)
+        return f1_of(model, probability, sample.labels, cut)
     from neuronseg.metrics import labelled_object_iou
 
-    return labelled_object_iou(sample.labels, model.instances(probability, threshold))
+    return labelled_object_iou(sample.labels, model.instances(probability, cut))
+
+
+#: local-contrast margins tried with every threshold (None: a plain global threshold)
+CONTRASTS = (None, 0.01, 0.02, 0.03, 0.05, 0.08)
 
 
 def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, dict]:
-    """Thresholds of the active map and of each projection baseline that maximise the mean
-    score (:func:`score_of`) over the validation movies and the partly labelled training
-    bands; returns ``(thresholds, mean score of each)``. The real bands matter: a threshold
-    tuned on simulations alone can sit so low that a dense real field becomes one blob."""
+    """The cut (threshold, local-contrast margin) of the active map and of each projection
+    baseline that maximises the mean score (:func:`score_of`) over the validation movies and
+    the partly labelled training bands; returns ``(thresholds, mean score of each)``. The real
+    bands matter: a cut tuned on simulations alone can sit so low that a dense real field
+    becomes one blob."""
     maps = [maps_of(model, s) for s in samples]
-    grids = {"active": np.arange(0.1, 0.91, 0.05), "max": np.arange(0.1, 0.96, 0.05), "mean": np.arange(0.02, 0.61, 0.02)}
+    grids = {"active": np.arange(0.05, 0.91, 0.05), "max": np.arange(0.05, 0.96, 0.05), "mean": np.arange(0.02, 0.61, 0.02)}
     best, scores = {}, {}
     for key, grid in grids.items():
-        score = [np.mean([score_of(model, getattr(m, key), s, float(t)) for m, s in zip(maps, samples)]) for t in grid]
+        cuts = [(round(float(t), 3), c) for c in CONTRASTS for t in grid]
+        score = [np.mean([score_of(model, getattr(m, key), s, cut) for m, s in zip(maps, samples)]) for cut in cuts]
         j = int(np.argmax(score))
-        best[key], scores[key] = round(float(grid[j]), 3), round(float(score[j]), 4)
+        (best[key], best[f"{key}_contrast"]), scores[key] = cuts[j], round(float(score[j]), 4)
     return best, scores
 
 
@@ -361,8 +367,10 @@ Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
   outputs of {', '.join(record['train'])}; target = cells whose ΔF/F reached {p['active_peak']}.
   Partly labelled real movies: labelled ROIs positive, never-bright pixels negative, the
   rest outside the loss.
-- Thresholds tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
-  with the partly labelled training bands (labelled-object IoU): mean score
+- Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
+  with the partly labelled training bands (labelled-object IoU): per map a threshold and a
+  local-contrast margin over its neighbourhood mean (`thresholds.json`: `active`,
+  `active_contrast`, …; null = no local test). Mean score
   {record['validation_f1']} (active map; max / mean projection baselines).
 - Training time on this machine (2 CPU cores): {record['seconds']} s.
 - Intended for cells of about {config.cell_diameter:g} px across; rescale other movies.
