@@ -19,7 +19,6 @@ from neuronseg.nets.unet import UNet, pad_to
 TARGETS = ("semantic", "flows")
 LOSSES = ("bce", "dice", "bce+dice")
 INSTANCE_METHODS = ("watershed", "components", "flows")
-NORMALISATIONS = ("linear", "asinh")
 #: the network predicts flows × this gain (unit vectors would weigh little in an MSE beside the
 #: foreground loss; Cellpose scales by 5 too); :func:`predict` divides it out
 FLOW_GAIN = 5.0
@@ -46,7 +45,6 @@ class ImageConfig:
     refine: str = ""                      #: "" | bayes | svm: boundary refinement after instances
     refine_band: int = 2                  #: px each side of an edge that refinement re-decides
     tta: bool = False                     #: average the 8 rotations / flips at inference
-    normalise: str = "linear"             #: linear | asinh: intensities into the network (normalise_image)
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -55,8 +53,6 @@ class ImageConfig:
             raise ValueError(f"instances must be one of {INSTANCE_METHODS}, not {self.instances!r}")
         if self.instances == "flows" and self.target != "flows":
             raise ValueError("instances='flows' needs a network trained with target='flows'")
-        if self.normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {self.normalise!r}")
         if not 0 < self.scale <= 4:
             raise ValueError(f"scale must be in (0, 4], not {self.scale}")
 
@@ -123,21 +119,10 @@ def set_train_mode(net: nn.Module) -> None:
             m.eval()
 
 
-def normalise_image(image: np.ndarray, mode: str = "linear") -> np.ndarray:
-    """Intensities to about [0, 1]; the same for training and inference.
-
-    ``linear``: a percentile (1, 99.8) stretch. ``asinh``: the excess over the 1st percentile
-    in units of the background's spread (median − 1st percentile), through asinh, over its
-    99.8th percentile. Fluorescence spans a wide range: under a linear stretch a nucleus
-    at twice the background looks bright in a dim field and vanishes in a field with one very
-    bright nucleus; asinh keeps its contrast to the background, whatever else is in the field.
-    """
+def normalise_image(image: np.ndarray) -> np.ndarray:
+    """Percentile (1, 99.8) stretch to about [0, 1]; the same for training and inference."""
     image = np.asarray(image, np.float32)
-    lo, mid, hi = np.percentile(image, [1.0, 50.0, 99.8])
-    if mode == "asinh":
-        spread = max(float(mid - lo), 1e-3 * float(hi - lo), 1e-6)
-        y = np.arcsinh(np.maximum(image - lo, 0) / spread)
-        return y / max(float(np.percentile(y, 99.8)), 1e-6)
+    lo, hi = np.percentile(image, [1.0, 99.8])
     return (image - lo) / max(float(hi - lo), 1e-6)
 
 
@@ -153,7 +138,7 @@ def class_channels(config: ImageConfig, shape, cell_class: str | None) -> np.nda
 
 def network_input(config: ImageConfig, image: np.ndarray, cell_class: str | None = None) -> np.ndarray:
     """``(C, H, W)`` float32 input of an already-rescaled image."""
-    planes = [normalise_image(image, config.normalise)[None], class_channels(config, image.shape, cell_class)]
+    planes = [normalise_image(image)[None], class_channels(config, image.shape, cell_class)]
     return np.concatenate(planes).astype(np.float32)
 
 
