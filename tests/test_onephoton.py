@@ -200,22 +200,23 @@ def test_silent_rois_are_dropped():
 
 
 def test_local_contrast_cut_separates_cells_on_a_raised_field():
-    """A dense real field lifts the whole map: a global cut fuses it, the local cut keeps the bumps."""
+    """A dense real field lifts and saturates the whole map: a global cut fuses it, the local
+    cut on logits keeps the bumps."""
     from neuronseg.nets.onephoton import OnePhotonConfig
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
 
     yy, xx = np.mgrid[:64, :64]
     centres = [(12, 12), (12, 40), (40, 20), (44, 48)]
     bumps = sum(np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / (2 * 3.0 ** 2)) for r, c in centres)
-    probability = (0.45 + 0.5 * bumps).astype(np.float32)      # every pixel above a global 0.4
+    probability = (0.85 + 0.13 * bumps).astype(np.float32)     # saturated: 0.85 between cells, 0.98 on them
     model = OnePhotonModel(None, OnePhotonConfig(cell_diameter=10.0), dict(DEFAULT_THRESHOLDS))
     assert model.cut("active") == (0.5, None)
     fused = model.instances(probability, (0.4, None))
     assert set(np.unique(fused).tolist()) - {0} == {1} and (fused > 0).mean() > 0.9
-    cells = model.instances(probability, (0.4, 0.05))
+    cells = model.instances(probability, (0.4, 0.3))
     assert len(set(np.unique(cells).tolist()) - {0}) == len(centres)
     assert all(cells[r, c] > 0 for r, c in centres)
-    assert not model.foreground(probability, (0.4, 0.05))[0, 63]   # the flat field between them
+    assert not model.foreground(probability, (0.4, 0.3))[0, 63]   # the flat field between them
 
 
 def test_segment_movie_onephoton_finds_active_simulated_cells():

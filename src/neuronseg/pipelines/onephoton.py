@@ -108,19 +108,23 @@ class OnePhotonModel:
 
     def foreground(self, probability: np.ndarray, cut: tuple) -> np.ndarray:
         """Pixels above ``cut = (threshold, contrast)``: the probability exceeds ``threshold``
-        and, unless ``contrast`` is None, its neighbourhood mean (a window of
-        ``contrast_window`` cell diameters) by ``contrast``.
+        and, unless ``contrast`` is None, its logit exceeds the logit's neighbourhood mean (a
+        window of ``contrast_window`` cell diameters) by ``contrast``.
 
         The local test is there because a dense real field lifts the whole map (the active
         map's median is 0.38 on dg13 against 0.01 in the simulations): one global threshold
         either drops the faint cells of a sparse field or fuses a dense one into a blob,
-        while a cell stands out from its surround in both.
+        while a cell stands out from its surround in both. It works on logits because in a
+        dense field the sigmoid saturates (0.85–0.97 over whole clusters of cells) and flattens
+        the bumps that the logits still show.
         """
         threshold, contrast = cut
         fg = probability > threshold
         if contrast is not None:
+            p = np.clip(probability.astype(np.float32), 1e-4, 1 - 1e-4)
+            z = np.log(p / (1 - p))
             size = max(3, int(round(self.thresholds["contrast_window"] * self.config.cell_diameter)) | 1)
-            fg &= probability - ndi.uniform_filter(probability.astype(np.float32), size) > contrast
+            fg &= z - ndi.uniform_filter(z, size) > contrast
         return fg
 
     def instances(self, probability: np.ndarray, cut: tuple | None = None, key: str = "active") -> np.ndarray:

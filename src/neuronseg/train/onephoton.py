@@ -296,8 +296,8 @@ def score_of(model, probability: np.ndarray, sample: OnePhotonSample, cut: tuple
     return labelled_object_iou(sample.labels, model.instances(probability, cut))
 
 
-#: local-contrast margins tried with every threshold (None: a plain global threshold)
-CONTRASTS = (None, 0.01, 0.02, 0.03, 0.05, 0.08)
+#: local-contrast margins (logit units) tried with every threshold (None: a plain global threshold)
+CONTRASTS = (None, 0.1, 0.2, 0.3, 0.5, 0.8)
 
 
 def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, dict]:
@@ -369,7 +369,7 @@ Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
   rest outside the loss.
 - Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
   with the partly labelled training bands (labelled-object IoU): per map a threshold and a
-  local-contrast margin over its neighbourhood mean (`thresholds.json`: `active`,
+  local-contrast margin of its logit over the neighbourhood mean (`thresholds.json`: `active`,
   `active_contrast`, …; null = no local test). Mean score
   {record['validation_f1']} (active map; max / mean projection baselines).
 - Training time on this machine (2 CPU cores): {record['seconds']} s.
