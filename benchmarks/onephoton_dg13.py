@@ -3,8 +3,9 @@
 `neuronseg segment --method onephoton` end to end (filters, per-frame U-Net, ConvGRU,
 instances, traces, silent ROIs dropped) on ../shared/data/onephoton_dg13/movie_dF_uint8.npy
 (605 × 202 × 201). Its labels are partial (15 labelled components among many visible cells), so:
-recall of the labelled cells (Neurofinder matching: centres < 5 px), and the number of ROIs
-found beyond them, with how many of those sit on a bright spot of the max projection (a
+recall of the labelled cells (Neurofinder matching: centres < 5 px), the recall that as many
+ROIs would reach by chance (centres drawn uniformly over the scored rows; a dense field of
+ROIs matches some labelled cells whatever it finds), and the number of ROIs found beyond them, with how many of those sit on a bright spot of the max projection (a
 visible, unlabelled cell) rather than on dim background. Also the wall time of
 `segment_movie` (the movie read included) and of the whole command
 `neuronseg segment movie_dF_uint8.npy -o OUT --method onephoton` (Python start-up, every
@@ -28,10 +29,22 @@ import torch
 
 from neuronseg.io.movies import open_movie
 from neuronseg.io.rois import RoiSet
-from neuronseg.metrics import neurofinder_matches, neurofinder_scores
+from neuronseg.metrics import NEUROFINDER_THRESHOLD, neurofinder_matches, neurofinder_scores
 from neuronseg.pipelines.segment import segment_movie
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "onephoton_dg13"
+
+
+def chance_recall(truth_centres: np.ndarray, n: int, rows: tuple, cols: int, draws: int = 500) -> float:
+    """Mean share of labelled centres within the matching distance of one of ``n`` centres
+    drawn uniformly in ``rows × [0, cols)`` (no one-to-one matching, so a slight overestimate)."""
+    rng = np.random.default_rng(0)
+    hits = []
+    for _ in range(draws):
+        c = np.c_[rng.uniform(*rows, n), rng.uniform(0, cols, n)]
+        d = np.linalg.norm(truth_centres[:, None] - c[None], axis=2).min(axis=1) if n else np.full(len(truth_centres), np.inf)
+        hits.append(float((d < NEUROFINDER_THRESHOLD).mean()))
+    return float(np.mean(hits))
 
 
 def main():
@@ -53,6 +66,8 @@ def main():
         truth = truth.subset([r0 <= c[0] < r1 for c in truth.centers()])
         pred = pred.subset([r0 <= c[0] < r1 for c in pred.centers()])
     matches = neurofinder_matches(truth, pred) if len(pred) else np.full(len(truth), -1)
+    by_chance = chance_recall(np.asarray(truth.centers(), float), len(pred), tuple(args.rows or (0, labels.shape[0])),
+                              labels.shape[1])
     scores = neurofinder_scores(truth, pred) if len(pred) else {"recall": 0.0}
     extra = sorted(set(range(len(pred))) - set(int(m) for m in matches if m >= 0))
     peak = np.load(DATA / "movie_dF_uint8.npy").max(axis=0).astype(np.float32)
@@ -65,6 +80,7 @@ def main():
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True)
         command_seconds = time.perf_counter() - t0
     print(json.dumps({"labelled": len(truth), "found": len(pred), "recall": scores["recall"],
+                      "recall_by_chance": round(by_chance, 3),
                       "labelled_found": int((np.asarray(matches) >= 0).sum()), "extra_rois": len(extra),
                       "extra_on_bright_max_projection": on_bright, "rows": args.rows,
                       "silent_rois_dropped": seg.parameters.get("silent_rois_dropped"),
