@@ -2,7 +2,7 @@
 
     movie ─CLAHE, blur, haze removal, temporal bin, detrend─► filtered frames ─normalise─►
           ─U-Net+ASPP per frame─► cell probability per frame ─ConvGRU over time─► active-cell map
-          ─threshold, closing, watershed, size filter─► ROIs   (then traces; silent ROIs dropped)
+          ─threshold + local contrast, closing, watershed, size filter─► ROIs   (then traces; silent ROIs dropped)
 
 The movie is streamed in time chunks: the GRU's hidden state is the only thing carried from
 chunk to chunk, so memory does not grow with the movie's length. The max and mean of the
