@@ -70,6 +70,23 @@ def test_piecewise_and_flow_also_correct_a_rigid_shift(shifted):
         assert _residual_rms(corrected, clean[:16]) < 0.4, method
 
 
+def test_onephoton_settings_follow_the_tissue_not_the_sliding_haze():
+    """In a one-photon movie the haze slides on its own; the wide two-photon high-pass lets it
+    win the correlation, the one-photon settings track the tissue's own (known) motion."""
+    from neuronseg.simulate import simulate
+
+    rec = simulate(frames=200, shape=(96, 96), cells=24, seed=11, onephoton=True)   # 1 px motion
+    movie = movie_from_array(rec.movie)
+
+    def error(params):
+        err = estimate_motion(movie, params).shifts - rec.shifts
+        err -= err.mean(axis=0)
+        return float(np.sqrt((err ** 2).sum(axis=1).mean()))
+
+    assert error(MotionParams.for_onephoton()) < 0.8
+    assert error(MotionParams()) > 2.0
+
+
 def test_unknown_method_is_refused():
     with pytest.raises(NeuronsegError, match="--motion"):
         MotionParams("wobble")
