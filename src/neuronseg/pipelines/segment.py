@@ -129,8 +129,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         if tile_size is not None:
             raise NeuronsegError("--motion works on whole frames; it cannot be combined with --tile-size yet")
         with _timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
-            params = MotionParams.for_onephoton(motion) if method == "onephoton" else MotionParams(method=motion)
-            estimate = estimate_motion(movie, params, chunk, progress=tick)
+            motion_params = MotionParams.for_onephoton(motion) if method == "onephoton" else MotionParams(method=motion)
+            estimate = estimate_motion(movie, motion_params, chunk, progress=tick)
         movie = MotionCorrectedMovie(movie, estimate)
         motion_summary = estimate.summary()
     if method == "disco":
