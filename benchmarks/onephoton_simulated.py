@@ -49,7 +49,7 @@ def main():
         truth = rec.rois.subset(active_cells(rec))
         truth_mask = truth.to_labels() > 0
         movie = movie_from_array(rec.movie)
-        maps = model.predict(movie)
+        maps = model.predict(model.registered(movie))
         for key in ("active", "max", "mean"):
             labels = model.instances(getattr(maps, key), key=key)
             rows[key].append((neurofinder_scores(truth, RoiSet.from_labels(labels)), pixel_scores(truth_mask, labels)))

@@ -184,6 +184,20 @@ def test_streamed_prediction_matches_one_chunk_and_gives_probabilities(tiny_mode
         model.predict(movie_from_array(onephoton_recording.movie[:3]))
 
 
+def test_segment_registers_as_the_model_asks_unless_told_otherwise(tiny_model, onephoton_recording):
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+    from neuronseg.pipelines.segment import segment_movie
+
+    model = OnePhotonModel.load(tiny_model[0])
+    movie = movie_from_array(onephoton_recording.movie)
+    assert model.config.motion == "none" and model.registered(movie) is movie
+    model.config.motion = "rigid"
+    assert model.registered(movie).read(0, 5).shape == (5, 64, 64)
+    assert segment_movie(movie, "onephoton", model=model).parameters["motion"]["method"] == "rigid"
+    assert "motion" not in segment_movie(movie, "onephoton", model=model, motion="none").parameters
+    assert "motion" not in segment_movie(movie, "classical").parameters       # other methods: none by default
+
+
 def test_silent_rois_are_dropped():
     from neuronseg.io.rois import RoiSet
     from neuronseg.pipelines.onephoton import drop_silent

@@ -67,8 +67,9 @@ def cli(quiet, verbose):
               help="Compute the summary images in spatial tiles of N×N pixels (classical method); same cells as untiled.")
 @click.option("--scheduler", default=None,
               help="With --tile-size: a Dask scheduler address; each tile becomes a task (workers must see INPUT).")
-@click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
-              help="Motion correction first: rigid or piecewise-rigid phase correlation, or rigid + dense optical flow.")
+@click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default=None,
+              help="Motion correction first: rigid or piecewise-rigid phase correlation, or rigid + dense optical flow. "
+                   "Default: none; for --method onephoton, the registration its model was tuned with (shipped: rigid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,
@@ -396,11 +397,14 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
 @click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
 @click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
 @click.option("--gru-hidden", type=int, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
+@click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
+              help="Registration applied before tuning the cuts, and by `segment` with this model (for raw, "
+                   "moving movies; a movie that is already registered or ΔF-normalised gains nothing).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, frame_steps, gru_steps, temporal_bin,
-                        gru_hidden, seed, device, overwrite):
+                        gru_hidden, motion, seed, device, overwrite):
     """Train the one-photon network (per-frame U-Net + ConvGRU) and write OUT (weights, thresholds)."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import atomic_output_dir
@@ -427,7 +431,7 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
                 train.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
                 tick(1)
         with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
-            config = OnePhotonConfig(hidden=gru_hidden, filter=filt.to_dict())
+            config = OnePhotonConfig(hidden=gru_hidden, filter=filt.to_dict(), motion=motion)
             record = train_onephoton(tmp, train, val, params, config, progress=tick)
     click.echo(f"model → {out}  (validation F1 {record['validation_f1']['active']}; projections: max "
                f"{record['validation_f1']['max']}, mean {record['validation_f1']['mean']})")

@@ -64,6 +64,15 @@ class OnePhotonModel:
         net, cfg, thresholds = load_network(Path(folder) if folder else WEIGHTS, build, device)
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
 
+    def registered(self, movie):
+        """``movie`` read through the registration this model expects (``config.motion``, with
+        the one-photon settings), or ``movie`` itself when that is "none"."""
+        if self.config.motion == "none":
+            return movie
+        from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
+
+        return MotionCorrectedMovie(movie, estimate_motion(movie, MotionParams.for_onephoton(self.config.motion)))
+
     def frame_probabilities(self, frames: np.ndarray):
         """Per-frame probabilities ``(n, 1, H, W)`` (a torch tensor) of normalised frames."""
         import torch

@@ -80,7 +80,7 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
                   memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
-                  dataset: str | None = None, motion: str = "none", fs: float | None = None) -> Segmentation:
+                  dataset: str | None = None, motion: str | None = None, fs: float | None = None) -> Segmentation:
     """Find cells in a movie and extract their traces.
 
     Parameters
@@ -104,8 +104,10 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         dask.distributed Client) each tile's pass is a task on the cluster.
     dataset : str, optional
         The dataset inside an HDF5/NWB/Zarr movie, for tile tasks that reopen it.
-    motion : {"none", "rigid", "piecewise", "flow"}
+    motion : {"none", "rigid", "piecewise", "flow"}, optional
         Motion correction before everything else (see :mod:`neuronseg.movie.motion`).
+        Default: none, except for ``onephoton``, whose model names the registration its cuts
+        were tuned with (rigid for the shipped one).
     fs : float, optional
         Frame rate (Hz): the time scales of the activity test of ``onephoton`` (default: as
         if 10 Hz).
@@ -123,6 +125,13 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     disco = None
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
     motion_summary = None
+    onephoton = None
+    if method == "onephoton":
+        from neuronseg.pipelines.onephoton import OnePhotonModel
+
+        onephoton = model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
+    if motion is None:
+        motion = onephoton.config.motion if onephoton is not None else "none"
     if motion != "none":
         from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
 
@@ -168,9 +177,6 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
                       "pool_used": disco.pool_for(movie.n_frames), "thresholds": disco.thresholds, "device": disco.device}
     elif method == "onephoton":
-        from neuronseg.pipelines.onephoton import OnePhotonModel
-
-        onephoton = model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
         with _timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
             maps = onephoton.predict(movie, chunk, progress=tick)
         with _timed(seconds, "instances"):

@@ -267,7 +267,7 @@ def maps_of(model, sample: OnePhotonSample):
     pipeline as at inference (on the whole movie, then cut to the sample's rows)."""
     from neuronseg.io.movies import movie_from_array
 
-    maps = model.predict(movie_from_array(sample.movie, sample.name))
+    maps = model.predict(model.registered(movie_from_array(sample.movie, sample.name)))
     if sample.rows is not None:
         band = slice(*sample.rows)
         maps = type(maps)(maps.active[band], maps.max[band], maps.mean[band])
@@ -352,6 +352,9 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
 
 def model_card(record: dict, config: OnePhotonConfig) -> str:
     p = record["params"]
+    registration = "" if config.motion == "none" else (
+        f"- Movies are registered first (`{config.motion}`, one-photon settings) when the cuts are tuned\n"
+        "  and when `segment` runs; the networks themselves trained on unregistered frames.\n")
     return f"""# One-photon model (per-frame U-Net with ASPP + ConvGRU)
 
 Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
@@ -367,7 +370,7 @@ Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
   outputs of {', '.join(record['train'])}; target = cells whose ΔF/F reached {p['active_peak']}.
   Partly labelled real movies: labelled ROIs positive, never-bright pixels negative, the
   rest outside the loss.
-- Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
+{registration}- Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
   with the partly labelled training bands (labelled-object IoU): per map a threshold and a
   local-contrast margin of its logit over the neighbourhood mean (`thresholds.json`: `active`,
   `active_contrast`, …; null = no local test). Mean score
