@@ -69,7 +69,7 @@ def cli(quiet, verbose):
               help="With --tile-size: a Dask scheduler address; each tile becomes a task (workers must see INPUT).")
 @click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default=None,
               help="Motion correction first: rigid or piecewise-rigid phase correlation, or rigid + dense optical flow. "
-                   "Default: none; for --method onephoton, the registration its model was tuned with (shipped: rigid).")
+                   "Default: none; for --method onephoton, the registration its model was tuned with (shipped: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary.json to stdout instead of a sentence.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def segment(input_path, out, method, model, device, dataset, diameter, truth, nwb_path, suite2p_folder, fs, tau,

@@ -107,7 +107,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     motion : {"none", "rigid", "piecewise", "flow"}, optional
         Motion correction before everything else (see :mod:`neuronseg.movie.motion`).
         Default: none, except for ``onephoton``, whose model names the registration its cuts
-        were tuned with (rigid for the shipped one).
+        were tuned with (none for the shipped one).
     fs : float, optional
         Frame rate (Hz): the time scales of the activity test of ``onephoton`` (default: as
         if 10 Hz).
