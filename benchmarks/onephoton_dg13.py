@@ -8,8 +8,10 @@ ROIs would reach by chance (centres drawn uniformly over the scored rows; a dens
 ROIs matches some labelled cells whatever it finds), and the number of ROIs found beyond them, with how many of those sit on a bright spot of the max projection (a
 visible, unlabelled cell) rather than on dim background. Also the wall time of
 `segment_movie` (the movie read included) and of the whole command
-`neuronseg segment movie_dF_uint8.npy -o OUT --method onephoton` (Python start-up, every
-output file written), 2 threads.
+`neuronseg segment movie_dF_uint8.npy -o OUT --method onephoton --motion none` (Python
+start-up, every output file written), 2 threads. `--motion none` because the movie is already
+registered (a ΔF/F movie with labels drawn on it); registering it again finds spurious shifts
+of up to 9 px, driven by which cells fire.
 
     python benchmarks/onephoton_dg13.py [--model DIR] [--rows R0 R1]
 """
@@ -56,7 +58,7 @@ def main():
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     with open_movie(DATA / "movie_dF_uint8.npy") as movie:
-        seg = segment_movie(movie, "onephoton", model=args.model)
+        seg = segment_movie(movie, "onephoton", model=args.model, motion="none")
     seconds = time.perf_counter() - t0
     labels = tifffile.imread(DATA / "roi_components_labels.tif")
     truth = RoiSet.from_labels(labels)
@@ -75,7 +77,7 @@ def main():
     on_bright = sum(bool(bright[tuple(pred.coordinates(i).T)].mean() > 0.5) for i in extra)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "neuronseg", "-q", "segment", str(DATA / "movie_dF_uint8.npy"), "-o",
-               os.path.join(tmp, "out"), "--method", "onephoton"] + (["--model", args.model] if args.model else [])
+               os.path.join(tmp, "out"), "--method", "onephoton", "--motion", "none"] + (["--model", args.model] if args.model else [])
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"}, capture_output=True)
         command_seconds = time.perf_counter() - t0

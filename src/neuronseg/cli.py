@@ -398,7 +398,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
 @click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
 @click.option("--gru-hidden", type=int, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
 @click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
-              help="Registration applied before tuning the cuts, and by `segment` with this model (for raw, "
+              help="Registration of the training movies, before tuning the cuts, and by `segment` with this model (for raw, "
                    "moving movies; a movie that is already registered or ΔF-normalised gains nothing).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
@@ -422,7 +422,8 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
     params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
     with atomic_output_dir(out, overwrite) as tmp:
         with progress_bar(simulated + val_simulated + len(partial), "preparing movies", unit="movie") as tick:
-            train = simulated_samples(range(100, 100 + simulated), filt, params, progress=tick)
+            # training movies are registered as the model will register them (config.motion)
+            train = simulated_samples(range(100, 100 + simulated), filt, params, motion=motion, progress=tick)
             val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
             for movie_path, labels_path in partial:
                 with open_movie(movie_path) as movie:

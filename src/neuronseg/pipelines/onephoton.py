@@ -36,6 +36,17 @@ CHUNK = 400
 FRAME_BATCH = 16
 
 
+def onephoton_registered(movie, method: str):
+    """``movie`` read through a registration with the one-photon settings (``method``: rigid,
+    piecewise or flow), or ``movie`` itself for "none". Training registers its movies the same
+    way as a model with that ``config.motion`` registers them at inference."""
+    if method == "none":
+        return movie
+    from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
+
+    return MotionCorrectedMovie(movie, estimate_motion(movie, MotionParams.for_onephoton(method)))
+
+
 @dataclass
 class OnePhotonMaps:
     """What the networks saw in a movie, each ``(H, W)`` float32."""
@@ -65,13 +76,8 @@ class OnePhotonModel:
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
 
     def registered(self, movie):
-        """``movie`` read through the registration this model expects (``config.motion``, with
-        the one-photon settings), or ``movie`` itself when that is "none"."""
-        if self.config.motion == "none":
-            return movie
-        from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
-
-        return MotionCorrectedMovie(movie, estimate_motion(movie, MotionParams.for_onephoton(self.config.motion)))
+        """``movie`` read through the registration this model expects (``config.motion``)."""
+        return onephoton_registered(movie, self.config.motion)
 
     def frame_probabilities(self, frames: np.ndarray):
         """Per-frame probabilities ``(n, 1, H, W)`` (a torch tensor) of normalised frames."""

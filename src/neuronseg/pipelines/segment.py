@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from neuronseg.movie.summary import Summary, summarize
 from neuronseg.pipelines.classical import ClassicalParams, segment_classical
 from neuronseg.progress import progress_bar
 from neuronseg.traces import extract_traces, neuropil_rois
+
+log = logging.getLogger(__name__)
 
 METHODS = ("disco", "onephoton", "classical")
 
@@ -132,6 +135,9 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         onephoton = model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
     if motion is None:
         motion = onephoton.config.motion if onephoton is not None else "none"
+        if motion != "none":
+            log.info(f"registering ({motion}) as the one-photon model expects; pass --motion none "
+                     "for a movie that is already registered (a ΔF/F movie, say)")
     if motion != "none":
         from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
 

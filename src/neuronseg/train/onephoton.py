@@ -84,9 +84,24 @@ def active_cells(rec, active_peak: float = 0.5) -> np.ndarray:
     return np.flatnonzero(calcium_of(rec).max(axis=1) >= active_peak)
 
 
-def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams, name: str) -> OnePhotonSample:
+def registered_array(movie: np.ndarray, motion: str) -> np.ndarray:
+    """``movie`` registered as a model with ``config.motion = motion`` registers it at
+    inference, so that the networks learn on frames like those they will see."""
+    if motion == "none":
+        return movie
+    from neuronseg.io.movies import movie_from_array
+    from neuronseg.pipelines.onephoton import onephoton_registered
+
+    registered = onephoton_registered(movie_from_array(np.asarray(movie)), motion)
+    return registered.read(0, registered.n_frames)
+
+
+def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams, name: str,
+                           motion: str = "none") -> OnePhotonSample:
+    """A simulated movie with its full truth; ``motion`` registers its frames first (the
+    targets are the cells' resting masks, which registered frames match)."""
     k = max(1, filt.temporal_bin)
-    frames = normalised_frames(rec.movie, filt)
+    frames = normalised_frames(registered_array(rec.movie, motion), filt)
     calcium = bin_frames(calcium_of(rec).T[:, :, None], k)[:, :, 0]        # (T', N)
     cell_of = rec.rois.to_labels()                                           # 0 = background
     lit = np.concatenate([np.zeros((len(calcium), 1), bool), calcium >= params.frame_level], axis=1)
@@ -100,7 +115,9 @@ def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams,
 def sample_from_partial_labels(movie: np.ndarray, labels: np.ndarray, filt: FrameFilter, name: str,
                                rows=None) -> OnePhotonSample:
     """A real movie with some of its cells labelled; ``rows = (r0, r1)`` keeps a band of rows
-    (the rest held out)."""
+    (the rest held out). It is never registered, whatever the model's ``config.motion``: labels
+    drawn on a movie mean it already holds still (``onephoton_dg13`` is a registered ΔF/F
+    movie, on which a rigid registration finds spurious shifts of up to 9 px)."""
     labels = np.asarray(labels).astype(np.int32)
     if not labels.any():
         raise NeuronsegError(f"{name}: the labels hold no ROI")
@@ -120,7 +137,8 @@ def sample_from_partial_labels(movie: np.ndarray, labels: np.ndarray, filt: Fram
 
 
 def simulated_samples(seeds, filt: FrameFilter, params: OnePhotonTrainParams, frames: int = 400,
-                      shape=(128, 128), cells: int = 40, photons=None, progress=None) -> list[OnePhotonSample]:
+                      shape=(128, 128), cells: int = 40, photons=None, motion: str = "none",
+                      progress=None) -> list[OnePhotonSample]:
     """Simulated one-photon movies, one per seed; ``photons`` a fixed value or, by default,
     drawn per movie log-uniformly in 4–40 (a range of brightness and shot noise)."""
     from neuronseg.simulate import simulate
@@ -129,7 +147,7 @@ def simulated_samples(seeds, filt: FrameFilter, params: OnePhotonTrainParams, fr
     for seed in seeds:
         ph = photons if photons is not None else float(np.exp(np.random.default_rng(seed).uniform(np.log(4), np.log(40))))
         rec = simulate(frames=frames, shape=shape, cells=cells, seed=int(seed), onephoton=True, photons=ph)
-        out.append(sample_from_simulation(rec, filt, params, f"sim{seed}"))
+        out.append(sample_from_simulation(rec, filt, params, f"sim{seed}", motion))
         if progress is not None:
             progress(1)
     return out
@@ -267,7 +285,8 @@ def maps_of(model, sample: OnePhotonSample):
     pipeline as at inference (on the whole movie, then cut to the sample's rows)."""
     from neuronseg.io.movies import movie_from_array
 
-    maps = model.predict(model.registered(movie_from_array(sample.movie, sample.name)))
+    movie = movie_from_array(sample.movie, sample.name)
+    maps = model.predict(movie if sample.partial else model.registered(movie))
     if sample.rows is not None:
         band = slice(*sample.rows)
         maps = type(maps)(maps.active[band], maps.max[band], maps.mean[band])
@@ -353,8 +372,8 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
 def model_card(record: dict, config: OnePhotonConfig) -> str:
     p = record["params"]
     registration = "" if config.motion == "none" else (
-        f"- Movies are registered first (`{config.motion}`, one-photon settings) when the cuts are tuned\n"
-        "  and when `segment` runs; the networks themselves trained on unregistered frames.\n")
+        f"- Movies are registered first (`{config.motion}`, one-photon settings): for training, when the\n"
+        "  cuts are tuned and when `segment` runs.\n")
     return f"""# One-photon model (per-frame U-Net with ASPP + ConvGRU)
 
 Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
