@@ -29,7 +29,7 @@ class OnePhotonConfig:
     gru_frames: bool = True          #: the GRU also sees the filtered frame beside the U-Net's output
     cell_diameter: float = 10.0      #: px, of the training cells
     filter: dict = field(default_factory=dict)  #: movie.filters.FrameFilter settings
-    motion: str = "none"             #: registration the cuts were tuned with; `segment` applies it by default
+    motion: str = "none"             #: registration of the training frames; `segment` applies it by default
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)

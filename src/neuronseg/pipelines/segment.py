@@ -109,8 +109,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         The dataset inside an HDF5/NWB/Zarr movie, for tile tasks that reopen it.
     motion : {"none", "rigid", "piecewise", "flow"}, optional
         Motion correction before everything else (see :mod:`neuronseg.movie.motion`).
-        Default: none, except for ``onephoton``, whose model names the registration its cuts
-        were tuned with (none for the shipped one).
+        Default: none, except for ``onephoton``, whose model names the registration it was
+        trained with (rigid for the shipped one; pass "none" for an already registered movie).
     fs : float, optional
         Frame rate (Hz): the time scales of the activity test of ``onephoton`` (default: as
         if 10 Hz).
