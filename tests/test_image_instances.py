@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from scipy import ndimage as ndi
 from skimage.draw import disk
 
 from neuronseg.instances.flows import cell_centres, flow_targets, instances_from_flows
@@ -128,22 +127,3 @@ def test_intensity_jitter_is_seeded_and_keeps_the_image_shape():
     np.testing.assert_array_equal(a, b)
     assert a.shape == x.shape and not np.allclose(a, x)
     assert np.corrcoef(a.ravel(), x.ravel())[0, 1] > 0.8   # still the same picture
-
-
-def test_dim_objects_scales_contrast_over_the_local_background_only():
-    from neuronseg.train.augment import dim_objects
-
-    lab = np.zeros((60, 60), np.int32)
-    lab[disk((15, 15), 5)] = 1
-    lab[disk((40, 40), 5)] = 2
-    image = np.full(lab.shape, 0.2, np.float32)
-    image[lab > 0] = 1.0
-    out = dim_objects(image, lab, 1.0, np.random.default_rng(0))
-    for i in (1, 2):
-        level = out[lab == i]
-        assert np.ptp(level) < 1e-6                       # one factor per object
-        assert 0.2 + 0.1 * 0.8 - 1e-6 <= level[0] < 1.0  # contrast scaled by 0.1–1, never raised
-    assert out[(lab == 1)][0] != out[(lab == 2)][0]       # each object its own factor
-    far = ~ndi.binary_dilation(lab > 0, iterations=1)
-    np.testing.assert_array_equal(out[far], image[far])   # background untouched
-    np.testing.assert_array_equal(dim_objects(image, lab, 0.0, np.random.default_rng(0)), image)

@@ -58,37 +58,3 @@ def jitter_intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = ndi.gaussian_filter(x, rng.uniform(0.3, 1.2))
     x = x + rng.normal(0, rng.uniform(0, 0.03), x.shape)
     return x.astype(np.float32)
-
-
-def dim_objects(image: np.ndarray, labels: np.ndarray, share: float, rng: np.random.Generator,
-                low: float = 0.1) -> np.ndarray:
-    """``image`` ``(H, W)`` with a random ``share`` of the labelled objects dimmed: each one's
-    contrast over its local background (the median of a 2–4 px ring around it, other objects
-    excluded) scaled by a log-uniform factor in [``low``, 1], over the object and a 1 px rim
-    (its blurred edge). One fluorescence image shows a narrow range of brightness; other
-    images hold nuclei at a tenth of it, which a network that never saw one calls background.
-    """
-    out = image.copy()
-    ids = np.unique(labels)
-    ids = ids[ids > 0]
-    if not len(ids) or share <= 0:
-        return out
-    chosen = ids[rng.random(len(ids)) < share]
-    boxes = ndi.find_objects(labels)
-    pad = 5
-    for i in chosen:
-        box = boxes[i - 1]
-        if box is None:
-            continue
-        sl = tuple(slice(max(0, s.start - pad), s.stop + pad) for s in box)
-        lab = labels[sl]
-        obj = lab == i
-        near = ndi.binary_dilation(obj, iterations=1)
-        ring = ndi.binary_dilation(obj, iterations=4) & ~ndi.binary_dilation(obj, iterations=2) & (lab == 0)
-        if not ring.any():
-            continue
-        bg = float(np.median(image[sl][ring]))
-        f = float(np.exp(rng.uniform(np.log(low), 0)))
-        region = out[sl]
-        region[near] = bg + (region[near] - bg) * f
-    return out

@@ -28,7 +28,7 @@ from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
 from neuronseg.nets.image import FLOW_GAIN, LOSSES, ImageConfig, build_image_net, freeze_all_but, network_input, set_train_mode
 from neuronseg.pipelines.image import DEFAULT_THRESHOLDS, ImageModel, instances_from_outputs, median_diameter, rescale
 from neuronseg.progress import progress_bar
-from neuronseg.train.augment import dihedral, dim_objects, jitter_intensity, warped_crop
+from neuronseg.train.augment import dihedral, jitter_intensity, warped_crop
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ class ImageTrainParams:
     affine: bool = True
     elastic: bool = True
     intensity: bool = False       #: random gamma / contrast / blur / noise
-    dim_objects: float = 0.0      #: share of labelled objects dimmed to 0.1–1× their contrast
     cell_bias: float = 0.7        #: fraction of crops centred on a cell pixel
     patience: int = 12
     freeze_all_but: int = 0       #: train only the last k weight layers (0 = all)
@@ -59,8 +58,6 @@ class ImageTrainParams:
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
-        if not 0 <= self.dim_objects <= 1:
-            raise ValueError(f"the share of dimmed objects must lie in [0, 1], not {self.dim_objects}")
 
 
 @dataclass
@@ -120,8 +117,6 @@ class CropSampler:
         centre = pool[rng.integers(len(pool))] + rng.uniform(-s / 4, s / 4, 2)
         x, (labels, known) = warped_crop(it.x, [it.labels, it.train.astype(np.uint8)], centre, s, rng,
                                          self.p.affine, self.p.elastic)
-        if self.p.dim_objects:
-            x[0] = dim_objects(x[0], labels, self.p.dim_objects, rng)
         if self.p.intensity:
             x[0] = jitter_intensity(x[0], rng)
         k = int(rng.integers(8))
