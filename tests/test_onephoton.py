@@ -234,6 +234,28 @@ def test_local_contrast_cut_separates_cells_on_a_raised_field():
     assert not model.foreground(probability, (0.4, 0.3))[0, 63]   # the flat field between them
 
 
+def test_extent_trims_each_roi_relative_to_its_own_peak():
+    """A bright and a faint cell, both spilling past their 5-px radius: the trim keeps each
+    one's core (not the faint cell's whole body, as one global threshold would drop it)."""
+    from neuronseg.nets.onephoton import OnePhotonConfig
+    from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel, logit
+
+    yy, xx = np.mgrid[:64, :64]
+    r2 = lambda r, c: (yy - r) ** 2 + (xx - c) ** 2
+    z = np.maximum(6 - 0.12 * r2(20, 20), -1 - 0.12 * r2(44, 44))           # peaks 6 and −1 logits
+    probability = (1 / (1 + np.exp(-np.maximum(z, -8)))).astype(np.float32)
+    model = OnePhotonModel(None, OnePhotonConfig(cell_diameter=10.0), dict(DEFAULT_THRESHOLDS, active_extent=3.0))
+    wide = model.instances(probability, (0.001, None), extent=None)
+    trimmed = model.instances(probability, (0.001, None))                   # the tuned extent: 3 logits
+    assert len(np.unique(wide)) == len(np.unique(trimmed)) == 3               # the same two cells
+    for r, c in ((20, 20), (44, 44)):
+        inside = r2(r, c) <= 3 / 0.12                                          # within 3 logits of the peak
+        cell = trimmed == trimmed[r, c]
+        np.testing.assert_array_equal(cell, inside & (wide == wide[r, c]))
+        assert (wide == wide[r, c]).sum() > 1.5 * cell.sum()
+    np.testing.assert_allclose(logit(np.array([0.5, 0.8807971])), [0, 2], atol=1e-4)
+
+
 def test_segment_movie_onephoton_finds_active_simulated_cells():
     """The shipped model on a held-out simulated one-photon movie (seed not used in training)."""
     from neuronseg.metrics import neurofinder_scores

@@ -136,19 +136,42 @@ class OnePhotonModel:
         threshold, contrast = cut
         fg = probability > threshold
         if contrast is not None:
-            p = np.clip(probability.astype(np.float32), 1e-4, 1 - 1e-4)
-            z = np.log(p / (1 - p))
+            z = logit(probability)
             size = max(3, int(round(self.thresholds["contrast_window"] * self.config.cell_diameter)) | 1)
             fg &= z - ndi.uniform_filter(z, size) > contrast
         return fg
 
-    def instances(self, probability: np.ndarray, cut: tuple | None = None, key: str = "active") -> np.ndarray:
+    def instances(self, probability: np.ndarray, cut: tuple | None = None, key: str = "active",
+                  extent: float | None | str = "tuned") -> np.ndarray:
         """Labels ``(H, W)`` of a probability map: the map's tuned cut (or ``cut``), closing,
-        watershed split of touching cells, size filter."""
+        watershed split of touching cells, size filter, then each ROI trimmed to its pixels
+        within ``extent`` logits of its own peak (``"tuned"``: the map's tuned extent; None:
+        no trim)."""
         t = self.thresholds
         foreground = close_foreground(self.foreground(probability, cut or self.cut(key)), int(t["closing"]))
-        return instances_from_foreground(foreground, "watershed", min_distance=max(2, int(self.config.cell_diameter / 2)),
-                                         min_size=int(t["min_size"]))
+        labels = instances_from_foreground(foreground, "watershed", min_distance=max(2, int(self.config.cell_diameter / 2)),
+                                           min_size=int(t["min_size"]))
+        extent = t.get(f"{key}_extent") if extent == "tuned" else extent
+        return labels if extent is None else trim_to_peak(labels, logit(probability), extent)
+
+
+def logit(probability: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(probability, np.float32), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def trim_to_peak(labels: np.ndarray, z: np.ndarray, extent: float) -> np.ndarray:
+    """``labels`` keeping, in each ROI, the pixels whose ``z`` is within ``extent`` of the ROI's
+    maximum. The cut that finds cells must be low enough for faint ones, and a bright cell's
+    map then spills past its edge (more so where a movie moved): on registered validation
+    simulations the ROIs' pixel precision was 0.69 at a pixel recall of 0.74. The
+    peak-relative trim shapes each ROI by its own brightness without changing which cells
+    are found."""
+    n = int(labels.max())
+    if n == 0:
+        return labels
+    peak = np.r_[np.inf, ndi.maximum(z, labels, np.arange(1, n + 1))]
+    return np.where(z >= peak[labels] - extent, labels, 0).astype(labels.dtype)
 
 
 def drop_silent(rois, raster: np.ndarray):
