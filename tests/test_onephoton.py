@@ -235,8 +235,9 @@ def test_local_contrast_cut_separates_cells_on_a_raised_field():
 
 
 def test_extent_trims_each_roi_relative_to_its_own_peak():
-    """A bright and a faint cell, both spilling past their 5-px radius: the trim keeps each
-    one's core (not the faint cell's whole body, as one global threshold would drop it)."""
+    """A bright and a faint cell, both spilling past their core: the trim keeps each one's
+    core, measured from its own peak (a global threshold high enough to trim the bright cell
+    would drop the faint one)."""
     from neuronseg.nets.onephoton import OnePhotonConfig
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel, logit
 

@@ -321,12 +321,11 @@ CONTRASTS = (None, 0.1, 0.2, 0.3, 0.5, 0.8)
 EXTENTS = (None, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 
 
-def extent_score_of(model, probability: np.ndarray, sample: OnePhotonSample, cut: tuple, extent) -> float:
+def fit_of(labels: np.ndarray, sample: OnePhotonSample) -> float:
     """How well the ROIs' pixels fit: pixel Dice against a fully labelled sample, the
     labelled-object IoU for a partly labelled one."""
     from neuronseg.metrics import labelled_object_iou, pixel_scores
 
-    labels = model.instances(probability, cut, extent=extent)
     if sample.partial:
         return labelled_object_iou(sample.labels, labels)
     return pixel_scores(sample.labels > 0, labels)["dice"]
@@ -336,9 +335,11 @@ def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, di
     """The cut (threshold, local-contrast margin) of the active map and of each projection
     baseline that maximises the mean score (:func:`score_of`) over the validation movies and
     the partly labelled training bands, then the ROI extent under that cut that maximises
-    the mean :func:`extent_score_of`; returns ``(thresholds, mean score of each cut)``. The
+    the mean :func:`fit_of`; returns ``(thresholds, mean score of each cut)``. The
     real bands matter: a cut tuned on simulations alone can sit so low that a dense real
     field becomes one blob."""
+    from neuronseg.pipelines.onephoton import logit, trim_to_peak
+
     maps = [maps_of(model, s) for s in samples]
     grids = {"active": np.arange(0.05, 0.91, 0.05), "max": np.arange(0.05, 0.96, 0.05), "mean": np.arange(0.02, 0.61, 0.02)}
     best, scores = {}, {}
@@ -347,7 +348,8 @@ def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, di
         score = [np.mean([score_of(model, getattr(m, key), s, cut) for m, s in zip(maps, samples)]) for cut in cuts]
         j = int(np.argmax(score))
         (best[key], best[f"{key}_contrast"]), scores[key] = cuts[j], round(float(score[j]), 4)
-        fit = [np.mean([extent_score_of(model, getattr(m, key), s, cuts[j], e) for m, s in zip(maps, samples)])
+        wide = [(model.instances(getattr(m, key), cuts[j], extent=None), logit(getattr(m, key))) for m in maps]
+        fit = [np.mean([fit_of(labels if e is None else trim_to_peak(labels, z, e), s) for (labels, z), s in zip(wide, samples)])
                for e in EXTENTS]
         best[f"{key}_extent"] = EXTENTS[int(np.argmax(fit))]
     return best, scores
