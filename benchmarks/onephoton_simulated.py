@@ -1,6 +1,6 @@
 """The one-photon method against its projection baselines on held-out simulated movies; one JSON line.
 
-Held-out seeds 300–304 (training used 100–107, validation 200–201): 400 frames of 128×128,
+Held-out seeds 300–304 (the shipped model trained on 100–111, validated on 200–201): 400 frames of 128×128,
 40 cells, one-photon haze, blur and out-of-focus cells, the simulator's one-photon photon budget.
 Truth = the cells whose ΔF/F reached 0.5 at least once (the method finds *active* cells).
 
@@ -15,8 +15,8 @@ GRU path the whole `segment_movie` (which also drops ROIs whose trace shows no e
     python benchmarks/onephoton_simulated.py [--model DIR] [--motion PX]
 
 ``--motion`` sets the simulated rigid motion (px SD; the simulator's default is 1, non-rigid
-warps a third of it). The figure is the default; ``--motion 0`` shows how much of the pixel
-Dice gap is motion blur (the pipeline does not register one-photon movies by default).
+warps a third of it). The figure is the default. Every path reads the movie through the
+model's own registration (``config.motion``: rigid for the shipped model), as `segment` does.
 """
 
 import argparse
