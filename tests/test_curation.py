@@ -231,6 +231,8 @@ def test_precision_recall_and_threshold_for_precision():
     np.testing.assert_allclose(curve["recall"], [1 / 3, 2 / 3, 2 / 3, 1, 1, 1])
     assert threshold_for_precision(curve, 0.75) == {"threshold": 0.6, "precision": 0.75, "recall": 1.0, "reached": True}
     assert threshold_for_precision(curve, 0.9)["threshold"] == 0.8
+    # 0.5 also reaches 0.6 but only adds a non-cell: the threshold stays on the last cell kept
+    assert threshold_for_precision(curve, 0.6) == {"threshold": 0.6, "precision": 0.75, "recall": 1.0, "reached": True}
     assert not threshold_for_precision(curve, 1.01)["reached"]
     assert average_precision(scores, labels) == pytest.approx((1 + 1 + 3 / 4) / 3)
 

@@ -60,7 +60,13 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def threshold_for_precision(curve: dict, precision: float) -> dict:
-    """The lowest threshold whose validation precision is ≥ ``precision``, and the recall it keeps.
+    """The threshold that keeps the most validation cells at a precision ≥ ``precision``, and
+    the recall it keeps.
+
+    Of the thresholds that keep that many cells, the highest: it sits on the last kept cell.
+    A lower one would only add the non-cells scored just below it (on the shipped model's
+    validation curve the lowest qualifying threshold kept a non-cell at exactly 0.900, one
+    step from falling under the target, for no recall).
 
     When no threshold reaches it, the threshold is above every score (nothing is kept) and
     ``reached`` is False, so the caller can say so.
@@ -69,7 +75,7 @@ def threshold_for_precision(curve: dict, precision: float) -> dict:
     ok = np.flatnonzero(p >= precision)
     if not len(ok):
         return {"threshold": float(np.nextafter(1.0, 2.0)), "precision": None, "recall": 0.0, "reached": False}
-    i = ok[-1]  # thresholds descend: the last qualifying one keeps the most
+    i = ok[np.argmax(r[ok] == r[ok].max())]  # thresholds descend: the first with the most recall
     return {"threshold": float(t[i]), "precision": float(p[i]), "recall": float(r[i]), "reached": True}
 
 
