@@ -75,3 +75,17 @@ def test_train_writes_a_safe_model_folder_and_resumes(tmp_path):
     assert [h["epoch"] for h in summary["history"]] == [0, 1]
     model = DiscoModel.load(out)
     assert model.config.base_width == 4
+
+
+def test_labels_are_trusted_only_near_labelled_cells():
+    from neuronseg.train.disco import labelled_extent
+
+    labels = np.zeros((60, 120), np.int32)
+    labels[10:16, 10:16] = 1   # a labelled patch at the left …
+    labels[10:16, 30:36] = 2
+    known = labelled_extent(labels, reach=8)
+    assert known[12, 20:30].all()          # between neighbours: looked at
+    assert known[12, 43] and not known[12, 44]   # 8 px past the last cell's edge, not 9
+    assert not known[:, 60:].any()         # … the bare right half says nothing
+    assert not labelled_extent(np.zeros((5, 5), np.int32), reach=8).any()
+    assert labelled_extent(labels).all()   # by default every pixel's label is trusted

@@ -307,6 +307,9 @@ def _rect(text):
 @click.option("--batch-size", type=int, default=4, show_default=True)
 @click.option("--base-width", type=int, default=16, show_default=True, help="U-Net width at full resolution.")
 @click.option("--patience", type=int, default=8, show_default=True, help="Epochs without validation gain before stopping.")
+@click.option("--label-reach", type=float, default=None,
+              help="For fields labelled in patches: trust the labels only this many px around labelled cells "
+                   "(no loss and no validation penalty farther out). Default: the whole field.")
 @click.option("--extra-input", "extra_inputs", multiple=True, type=click.Choice(["soma_score"]),
               help="Extra image channel beside the mean image (beyond DISCo).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -314,7 +317,7 @@ def _rect(text):
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_epoch, batch_size, base_width,
-                    patience, extra_inputs, seed, device, resume, overwrite):
+                    patience, label_reach, extra_inputs, seed, device, resume, overwrite):
     """Train a DISCo model (affinities + foreground) and write OUT/weights.pt, config.json, thresholds.json."""
     from neuronseg.nets.disco import DiscoConfig
     from neuronseg.train.disco import TrainParams, train_disco
@@ -322,7 +325,8 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
     if out.exists() and not (resume or overwrite):
         raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
     params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
-                         seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect))
+                         seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect),
+                         label_reach=label_reach)
     summary = train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)), resume=resume)
     click.echo(f"model → {out}  (validation F1 {summary['val_f1_tuned_thresholds']}, {summary['seconds']} s)")
 
