@@ -186,15 +186,40 @@ def test_segment_with_a_disco_model_writes_the_contract(runner, tmp_path, movie_
     assert CONTRACT <= {p.name for p in out.iterdir()}
 
 
-def test_default_method_is_classical_while_no_disco_model_is_shipped(runner, tmp_path, movie_file):
-    from neuronseg.pipelines.disco import default_model_dir
+def test_segment_defaults_to_the_shipped_disco_model_which_beats_classical_on_the_demo(runner, tmp_path):
+    from neuronseg.demo import demo_files
 
-    if (default_model_dir() / "weights.pt").exists():
-        pytest.skip("a DISCo model is shipped: the default is disco")
+    movie, truth = demo_files()   # a crop of the part of neurofinder_top the model never saw
+    f1 = {}
+    for name, extra in (("default", []), ("classical", ["--method", "classical"])):
+        r = runner.invoke(cli, ["-q", "segment", str(movie), "-o", str(tmp_path / name), "--truth", str(truth), *extra])
+        assert r.exit_code == 0, r.output
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        f1[summary["method"]] = summary["scores"]["combined"]
+    assert set(f1) == {"disco", "classical"}
+    assert f1["disco"] > f1["classical"] and f1["disco"] >= 0.45
+
+
+def test_a_movie_too_short_for_disco_gets_the_classical_segmenter_unless_disco_is_asked_for(runner, tmp_path, caplog):
+    from neuronseg.simulate import simulate
+
+    p = tmp_path / "short.npy"
+    np.save(p, simulate(frames=20, shape=(64, 64), cells=6, seed=2).movie)
+    r = runner.invoke(cli, ["segment", str(p), "-o", str(tmp_path / "a")])
+    assert r.exit_code == 0 and "too few for DISCo" in caplog.text
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["method"] == "classical"
+    r = runner.invoke(cli, ["-q", "segment", str(p), "-o", str(tmp_path / "b"), "--method", "disco"])
+    assert r.exit_code == 2 and "at least 30 frames" in r.output
+
+
+def test_without_a_disco_model_segment_falls_back_and_says_how_to_get_one(runner, tmp_path, movie_file, monkeypatch):
+    import neuronseg.pipelines.disco as disco
+
+    monkeypatch.setattr(disco, "default_model_dir", lambda: tmp_path / "no_model")
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a")])
     assert r.exit_code == 0 and json.loads((tmp_path / "a" / "summary.json").read_text())["method"] == "classical"
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "b"), "--method", "disco"])
-    assert r.exit_code == 2 and "no DISCo model is shipped" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "no DISCo model is installed" in r.output and "Traceback" not in r.output
 
 
 def test_disco_refuses_a_movie_too_short_for_its_segments(runner, tmp_path, tiny_disco_model):

@@ -56,8 +56,8 @@ class DiscoModel:
 
         if folder is None and not (default_model_dir() / "weights.pt").exists():
             raise NeuronsegError(
-                "no DISCo model is shipped with this version (none has yet beaten the classical segmenter "
-                "on held-out real data); train one with `neuronseg train disco` and pass --model DIR"
+                f"no DISCo model is installed ({default_model_dir()} has no weights.pt); train one with "
+                "`neuronseg train disco` and pass --model DIR, or use --method classical"
             )
         def build(config: dict):
             cfg = DiscoConfig.from_dict(config)
@@ -76,6 +76,11 @@ class DiscoModel:
         cfg = self.config
         return max(1, min(cfg.pool, n_frames // (cfg.n_segments * MIN_POOLED_PER_SEGMENT)))
 
+    @property
+    def min_frames(self) -> int:
+        """The shortest movie this model segments."""
+        return self.config.n_segments * MIN_FRAMES_PER_SEGMENT
+
     def feature_consumer(self, frame_shape, n_frames) -> SegmentCorrelations:
         return self.feature_factory(n_frames)(frame_shape)
 
@@ -85,10 +90,9 @@ class DiscoModel:
         import functools
 
         cfg = self.config
-        shortest = cfg.n_segments * MIN_FRAMES_PER_SEGMENT
-        if n_frames < shortest:
+        if n_frames < self.min_frames:
             raise NeuronsegError(
-                f"DISCo needs at least {shortest} frames ({cfg.n_segments} segments of "
+                f"DISCo needs at least {self.min_frames} frames ({cfg.n_segments} segments of "
                 f"{MIN_FRAMES_PER_SEGMENT}); this movie has {n_frames}. Use --method classical."
             )
         return functools.partial(SegmentCorrelations, n_frames=n_frames, pool=self.pool_for(n_frames),

@@ -119,6 +119,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     -------
     Segmentation
     """
+    chosen = method is not None or model is not None
     method = method or ("disco" if model is not None else default_method())
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
@@ -152,6 +153,11 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         from neuronseg.pipelines.disco import DiscoModel, image_channels
 
         disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
+        if not chosen and movie.n_frames < disco.min_frames:
+            log.warning(f"{movie.n_frames} frames are too few for DISCo (it needs {disco.min_frames}): "
+                        "using the classical segmenter")
+            method, disco = "classical", None
+    if disco is not None:
         factory = disco.feature_factory(movie.n_frames)  # checks the movie is long enough
     features = None
     if tile_size is not None:
