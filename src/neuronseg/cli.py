@@ -44,7 +44,8 @@ def cli(quiet, verbose):
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--method", type=click.Choice(["disco", "onephoton", "classical"]), default=None,
-              help="Default: disco when --model is given or a model is shipped, else classical. "
+              help="Default: disco when --model is given or a model is shipped (classical for movies too short "
+                   "for it), else classical. "
                    "onephoton: for one-photon / miniscope movies (finds the cells that are active).")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="A model folder of the method (default: its shipped model).")

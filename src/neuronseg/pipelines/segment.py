@@ -91,7 +91,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     movie : Movie
         From :func:`neuronseg.open_movie`.
     method : {"disco", "onephoton", "classical"}, optional
-        Default: DISCo when ``model`` is given or a model is shipped, else classical.
+        Default: DISCo when ``model`` is given or a model is shipped, else classical; also
+        classical, with a warning, for a movie too short for the shipped DISCo model.
         ``onephoton`` (CLAHE, per-frame U-Net, ConvGRU) is for one-photon / miniscope movies.
     params : ClassicalParams, optional
         Settings of the classical segmenter.
