@@ -259,3 +259,16 @@ def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tm
     assert np.abs(tiled_probs - whole_probs).mean() < 0.01  # seams differ a little, the rest not at all
     tiled = segment_movie(movie, "disco", model=model, tile_size=40)
     assert tiled.method == "disco" and tiled.traces.shape[0] == len(tiled.rois)
+    assert segment_movie(movie, "disco", model=model).parameters["network_tile"] is None
+
+
+def test_disco_network_tiles_large_fields_by_itself(monkeypatch, tmp_path, small_recording, tiny_disco_model):
+    import neuronseg.pipelines.segment as segment
+    from neuronseg.io.movies import Movie, _ArrayReader
+
+    movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
+    whole = segment.segment_movie(movie, "disco", model=tiny_disco_model)
+    monkeypatch.setattr(segment, "NETWORK_TILE", 40)   # this field is larger than that
+    tiled = segment.segment_movie(movie, "disco", model=tiny_disco_model)
+    assert tiled.parameters["network_tile"] == 40
+    assert abs(len(tiled.rois) - len(whole.rois)) <= max(2, len(whole.rois) // 5)
