@@ -247,10 +247,12 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
     history, start_epoch, best_f1, best_state, stale = [], 0, -1.0, None, 0
+    best_thresholds = dict(DEFAULT_THRESHOLDS)
     if resume and ckpt_path.exists():
         ck = restore_training(ckpt_path, net, opt, sched)
         start_epoch, best_f1, stale = int(ck["epoch"]) + 1, float(ck["best_f1"]), int(ck["stale"])
         best_state = ck["best_model"]
+        best_thresholds = ck.get("best_thresholds", best_thresholds)
         history = ck["history"]
         rng = np.random.default_rng([params.seed, start_epoch])  # fresh but reproducible stream
         sampler.rng = rng
@@ -277,9 +279,9 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
             probs, origin = region_predictions(model, val_rec, params.val_rect)
             # at the thresholds that suit this epoch's calibration: at fixed defaults the F1
             # of a few dozen validation cells jumps with every shift of the outputs' scale
-            record["val_f1"] = optimize_thresholds(model, probs, origin, val_rec, params.val_rect)[1]
+            thresholds, record["val_f1"] = optimize_thresholds(model, probs, origin, val_rec, params.val_rect)
             if record["val_f1"] > best_f1:
-                best_f1, stale = record["val_f1"], 0
+                best_f1, best_thresholds, stale = record["val_f1"], thresholds, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             else:
                 stale += 1
@@ -288,26 +290,21 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
         history.append(record)
         log.info(json.dumps(record))
         save_checkpoint(ckpt_path, model=net.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                        epoch=epoch, best_f1=best_f1, stale=stale, best_model=best_state, history=json.dumps(history))
+                        epoch=epoch, best_f1=best_f1, stale=stale, best_model=best_state,
+                        best_thresholds=best_thresholds, history=json.dumps(history))
         if val_rec is not None and stale >= params.patience:
             log.info(f"early stop: validation F1 has not improved for {params.patience} epochs")
             break
 
     net.load_state_dict(best_state)
     net.eval()
-    thresholds, tuned_f1 = dict(DEFAULT_THRESHOLDS), None
-    if val_rec is not None:
-        model = DiscoModel(net, config, dict(DEFAULT_THRESHOLDS), params.device)
-        probs, origin = region_predictions(model, val_rec, params.val_rect)
-        thresholds, tuned_f1 = optimize_thresholds(model, probs, origin, val_rec, params.val_rect)
     summary = {
         "data": [str(d) for d in data_dirs],
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
-        "best_val_f1": best_f1,
-        "val_f1_tuned_thresholds": tuned_f1,
+        "val_f1_tuned_thresholds": best_f1 if val_rec is not None else None,
         "seconds": round(time.perf_counter() - t_start, 1),
         "history": history,
     }
-    save_model(out, net.state_dict(), config.to_dict(), thresholds)
+    save_model(out, net.state_dict(), config.to_dict(), best_thresholds)
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     return summary
