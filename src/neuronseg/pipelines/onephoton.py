@@ -180,7 +180,7 @@ def drop_silent(rois, raster: np.ndarray):
 
     The raster's own threshold (4 robust SDs) is kept, so no ROI is written with an empty
     raster row. It costs recall on simulated movies (on the validation movies it dropped 8 of
-    36 true cells found by the shipped model), but a looser test stops doing its job: of
+    36 true cells found by the seed-0 model shipped first), but a looser test stops doing its job: of
     pure-noise traces 11–46 % pass 3.5 SDs (300–3000 frames), 2–12 % pass 4.
     """
     keep = np.flatnonzero(np.asarray(raster).any(axis=1))
