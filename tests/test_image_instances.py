@@ -127,3 +127,22 @@ def test_intensity_jitter_is_seeded_and_keeps_the_image_shape():
     np.testing.assert_array_equal(a, b)
     assert a.shape == x.shape and not np.allclose(a, x)
     assert np.corrcoef(a.ravel(), x.ravel())[0, 1] > 0.8   # still the same picture
+
+
+def test_low_resolution_softens_edges_as_an_enlarged_small_image_has_them():
+    from skimage.transform import resize
+
+    from neuronseg.train.augment import degrade_resolution
+
+    x = np.zeros((96, 96), np.float32)
+    x[30:60, 30:60] = 1.0                                   # a sharp square "nucleus"
+    y = degrade_resolution(x, 3.0, np.random.default_rng(0))
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert np.abs(np.diff(y, axis=1)).max() < 0.8          # no one-pixel step is left
+    assert abs(y.mean() - x.mean()) < 0.01                 # intensity is kept, only resolution is lost
+    assert y[45, 45] > 0.95 and y[5, 5] < 0.05
+    # the same as shrinking by the drawn factor and enlarging back
+    f = np.random.default_rng(0).uniform(1.0, 3.0)
+    small = resize(x, (round(96 / f),) * 2, order=1, anti_aliasing=True, preserve_range=True, mode="reflect")
+    np.testing.assert_allclose(y, resize(small, x.shape, order=1, preserve_range=True, mode="reflect"), atol=1e-6)
+    np.testing.assert_allclose(degrade_resolution(x, 1.0, np.random.default_rng(0)), x, atol=1e-6)   # factor 1: unchanged

@@ -162,3 +162,23 @@ def test_shipped_somata_model_finds_cells_in_a_real_field():
     truth = read_labels(folder / "labels" / "545446482.tif")[:240, :240]
     labels = segment_image(image, ImageModel.load("somata"))
     assert neurofinder_scores(RoiSet.from_labels(truth), RoiSet.from_labels(labels))["combined"] > 0.7
+
+
+def test_crop_sampler_lowers_the_resolution_of_about_half_the_crops_when_asked():
+    from neuronseg.train.image import CropSampler, prepare
+
+    config = ImageConfig(base_width=4, depth=2)
+    [item] = prepare([_blobs(5, shape=(160, 160), n=12)], config, "train")
+
+    def crops(factor):
+        params = ImageTrainParams(crop=64, affine=False, elastic=False, low_resolution=factor)
+        sampler = CropSampler([item], config, params, np.random.default_rng(0))
+        return [sampler.sample() for _ in range(40)]
+
+    def roughness(crop):        # pixel noise: what a shrunk-and-enlarged crop loses
+        return float(np.abs(np.diff(crop[0][0], axis=-1)).mean())
+
+    sharp = [roughness(c) for c in crops(1.0)]
+    soft = np.array([roughness(c) for c in crops(3.0)])
+    # half the crops are degraded, by factors from 1 (no change) to 3
+    assert 0.15 < np.mean(soft < min(sharp)) < 0.6

@@ -1,6 +1,7 @@
 """Augmentations shared by the trainers: the 8 dihedral symmetries, and for still images one
 resampling that crops, applies a random affine map and an elastic deformation at once
-(identical for the image and its labels, so masks stay aligned)."""
+(identical for the image and its labels, so masks stay aligned), and image-only intensity and
+resolution changes."""
 
 from __future__ import annotations
 
@@ -58,3 +59,16 @@ def jitter_intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = ndi.gaussian_filter(x, rng.uniform(0.3, 1.2))
     x = x + rng.normal(0, rng.uniform(0, 0.03), x.shape)
     return x.astype(np.float32)
+
+
+def degrade_resolution(image: np.ndarray, max_factor: float, rng: np.random.Generator) -> np.ndarray:
+    """``image`` ``(H, W)`` shrunk by a random factor in [1, ``max_factor``] (area-averaged) and
+    enlarged back bilinearly: what an image with smaller cells looks like once `--diameter`
+    has enlarged it to the training cell size (soft edges, merged gaps between touching
+    cells), which the sharp training images never show."""
+    from skimage.transform import resize
+
+    f = rng.uniform(1.0, max_factor)
+    small = resize(image, tuple(max(2, int(round(n / f))) for n in image.shape), order=1,
+                   anti_aliasing=True, preserve_range=True, mode="reflect")
+    return resize(small, image.shape, order=1, preserve_range=True, mode="reflect").astype(np.float32)

@@ -28,7 +28,7 @@ from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
 from neuronseg.nets.image import FLOW_GAIN, LOSSES, ImageConfig, build_image_net, freeze_all_but, network_input, set_train_mode
 from neuronseg.pipelines.image import DEFAULT_THRESHOLDS, ImageModel, instances_from_outputs, median_diameter, rescale
 from neuronseg.progress import progress_bar
-from neuronseg.train.augment import dihedral, jitter_intensity, warped_crop
+from neuronseg.train.augment import degrade_resolution, dihedral, jitter_intensity, warped_crop
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class ImageTrainParams:
     affine: bool = True
     elastic: bool = True
     intensity: bool = False       #: random gamma / contrast / blur / noise
+    low_resolution: float = 1.0   #: half the crops are shrunk by up to this factor and enlarged back (1 = never)
     cell_bias: float = 0.7        #: fraction of crops centred on a cell pixel
     patience: int = 12
     freeze_all_but: int = 0       #: train only the last k weight layers (0 = all)
@@ -117,6 +118,8 @@ class CropSampler:
         centre = pool[rng.integers(len(pool))] + rng.uniform(-s / 4, s / 4, 2)
         x, (labels, known) = warped_crop(it.x, [it.labels, it.train.astype(np.uint8)], centre, s, rng,
                                          self.p.affine, self.p.elastic)
+        if self.p.low_resolution > 1 and rng.random() < 0.5:
+            x[0] = degrade_resolution(x[0], self.p.low_resolution, rng)
         if self.p.intensity:
             x[0] = jitter_intensity(x[0], rng)
         k = int(rng.integers(8))
