@@ -146,3 +146,36 @@ def test_low_resolution_softens_edges_as_an_enlarged_small_image_has_them():
     small = resize(x, (round(96 / f),) * 2, order=1, anti_aliasing=True, preserve_range=True, mode="reflect")
     np.testing.assert_allclose(y, resize(small, x.shape, order=1, preserve_range=True, mode="reflect"), atol=1e-6)
     np.testing.assert_allclose(degrade_resolution(x, 1.0, np.random.default_rng(0)), x, atol=1e-6)   # factor 1: unchanged
+
+
+def test_outline_rendering_draws_a_filled_cell_as_a_ring_of_either_polarity():
+    from skimage.draw import disk
+
+    from neuronseg.train.augment import outline_rendering
+
+    image = np.full((96, 96), 10.0, np.float32)
+    image[disk((48, 48), 12)] = 200.0                       # a bright, filled nucleus
+    rr, cc = np.mgrid[:96, :96]
+    r = np.hypot(rr - 48, cc - 48)
+    ring, inside, far = np.abs(r - 12) < 1.5, r < 6, r > 30
+    for sign in (1, -1):
+        y = outline_rendering(image, sign, np.random.default_rng(0))
+        assert y.shape == image.shape and y.dtype == np.float32
+        assert sign * (y[ring].mean() - y[far].mean()) > 0.1            # the edge stands out, bright or dark
+        assert abs(y[inside].mean() - y[far].mean()) < 0.03             # the inside looks like background
+    a, b = (outline_rendering(image, 1, np.random.default_rng(s)) for s in (0, 0))
+    np.testing.assert_array_equal(a, b)                                 # seeded grain
+
+
+def test_rendered_as_outlines_gives_each_image_in_both_polarities_with_its_labels():
+    from neuronseg.io.images import LabelledImage
+    from neuronseg.train.image import rendered_as_outlines
+
+    labels = np.zeros((40, 40), np.int32)
+    labels[10:20, 10:20] = 1
+    item = LabelledImage("n1", np.where(labels > 0, 100.0, 5.0).astype(np.float32), labels, "nucleus")
+    out = rendered_as_outlines([item])
+    assert [it.name for it in out] == ["n1_outline", "n1_outline_inverted"]
+    assert all(np.array_equal(it.labels, labels) and it.cell_class == "nucleus" for it in out)
+    edge = (labels > 0) ^ (np.pad(labels, 1)[2:, 1:-1] > 0)             # the square's lower edge
+    assert out[0].image[edge].mean() > out[0].image.mean() > out[1].image[edge].mean()

@@ -182,3 +182,13 @@ def test_crop_sampler_lowers_the_resolution_of_about_half_the_crops_when_asked()
     soft = np.array([roughness(c) for c in crops(3.0)])
     # half the crops are degraded, by factors from 1 (no change) to 3
     assert 0.15 < np.mean(soft < min(sharp)) < 0.6
+
+
+def test_training_on_rendered_outlines_uses_both_polarities_and_says_so(tmp_path):
+    params = ImageTrainParams(epochs=1, steps_per_epoch=2, batch_size=2, crop=64, render_outlines=True)
+    record = train_image_model([_blobs(3)], tmp_path / "m", ImageConfig(base_width=4, depth=3), params)
+    assert record["n_train_images"] == 2 and record["params"]["render_outlines"] is True
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["params"]["render_outlines"] is True
+    # five images: every 5th is validation, and both renderings of it, never one of each side
+    record = train_image_model([_blobs(s) for s in range(5)], tmp_path / "m5", ImageConfig(base_width=4, depth=3), params)
+    assert record["val_images"] == ["b4_outline", "b4_outline_inverted"] and record["n_train_images"] == 8

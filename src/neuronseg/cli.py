@@ -524,6 +524,9 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile
 @click.option("--low-resolution", type=float, default=1.0, show_default=True,
               help="Shrink half the crops by up to this factor and enlarge them back, for images whose cells are "
                    "smaller than the training ones and get enlarged by --diameter (1 = off).")
+@click.option("--render-outlines", is_flag=True,
+              help="Train on the images drawn as transmitted light draws cells (outlines, both polarities): a "
+                   "fluorescence data set becomes a pre-training source for brightfield models (then --init).")
 @click.option("--epochs", type=int, default=40, show_default=True)
 @click.option("--steps-per-epoch", type=int, default=25, show_default=True)
 @click.option("--crop", type=int, default=128, show_default=True)
@@ -533,7 +536,7 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def image_train_cmd(data_paths, val_paths, exclude, out, target, instances, loss, pos_weight, dropout, cell_classes,
                     base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, intensity_jitter, low_resolution,
-                    epochs, steps_per_epoch, crop, seed, device, resume, overwrite):
+                    render_outlines, epochs, steps_per_epoch, crop, seed, device, resume, overwrite):
     """Train an image model; writes OUT/weights.pt, config.json, thresholds.json, training.json."""
     from neuronseg.io.images import read_labelled_images
     from neuronseg.nets.image import ImageConfig
@@ -558,7 +561,8 @@ def image_train_cmd(data_paths, val_paths, exclude, out, target, instances, loss
                              refine="" if refine == "none" else refine)
         params = ImageTrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, loss=loss,
                                   pos_weight=pos_weight, elastic=not no_elastic, intensity=intensity_jitter,
-                                  low_resolution=low_resolution, freeze_all_but=freeze_all_but,
+                                  low_resolution=low_resolution, render_outlines=render_outlines,
+                                  freeze_all_but=freeze_all_but,
                                   init=str(init) if init else None, partial_labels=partial_labels, seed=seed,
                                   device=device)
     except ValueError as exc:

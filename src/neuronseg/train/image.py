@@ -28,7 +28,7 @@ from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
 from neuronseg.nets.image import FLOW_GAIN, LOSSES, ImageConfig, build_image_net, freeze_all_but, network_input, set_train_mode
 from neuronseg.pipelines.image import DEFAULT_THRESHOLDS, ImageModel, instances_from_outputs, median_diameter, rescale
 from neuronseg.progress import progress_bar
-from neuronseg.train.augment import degrade_resolution, dihedral, jitter_intensity, warped_crop
+from neuronseg.train.augment import degrade_resolution, dihedral, jitter_intensity, outline_rendering, warped_crop
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class ImageTrainParams:
     elastic: bool = True
     intensity: bool = False       #: random gamma / contrast / blur / noise
     low_resolution: float = 1.0   #: half the crops are shrunk by up to this factor and enlarged back (1 = never)
+    render_outlines: bool = False #: train on the images drawn as outlines (a source for transmitted-light models)
     cell_bias: float = 0.7        #: fraction of crops centred on a cell pixel
     patience: int = 12
     freeze_all_but: int = 0       #: train only the last k weight layers (0 = all)
@@ -88,6 +89,15 @@ def prepare(items: list[LabelledImage], config: ImageConfig, role: str) -> list[
             val[:, cut:] = True
         out.append(Prepared(it.name, x, labels, train, val, image))
     return out
+
+
+def rendered_as_outlines(items: list[LabelledImage], seed: int = 0) -> list[LabelledImage]:
+    """Each image twice, drawn as dark and as bright outlines (:func:`outline_rendering`),
+    with its labels: a fluorescence data set turned into a pre-training source for
+    transmitted-light models."""
+    rng = np.random.default_rng(seed)
+    return [LabelledImage(f"{it.name}_outline{'' if sign > 0 else '_inverted'}", outline_rendering(it.image, sign, rng),
+                          it.labels, it.cell_class) for it in items for sign in (1, -1)]
 
 
 def split_validation(items: list[LabelledImage], val_items: list[LabelledImage] | None):
@@ -218,6 +228,9 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
         config = ImageConfig(**{**config.to_dict(), "base_width": init_cfg.base_width, "depth": init_cfg.depth,
                                 "target": init_cfg.target, "cell_classes": init_cfg.cell_classes})
     train_items, val_list, split_items = split_validation(items, val_items)
+    if params.render_outlines:   # after the split, so both renderings of an image fall on the same side
+        train_items, val_list, split_items = (rendered_as_outlines(part, params.seed)
+                                              for part in (train_items, val_list, split_items))
     prepared = prepare(train_items, config, "train") + prepare(val_list, config, "val") \
         + prepare(split_items, config, "split")
     val = [p for p in prepared if p.val.any()]
@@ -288,6 +301,7 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     thresholds, tuned = optimize_thresholds(model, val, params.partial_labels)
     record = {
         "n_train_images": len(train_items) + len(split_items), "n_val_images": len(val),
+        "val_images": [it.name for it in val_list],
         "validation": "held-out images" if val_list else "right quarter of each image",
         "params": asdict(params), "best_val_score_default_thresholds": best, "val_score_tuned": tuned,
         "seconds": round(time.perf_counter() - t0, 1), "history": history,
