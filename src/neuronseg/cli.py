@@ -535,8 +535,8 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def image_train_cmd(data_paths, val_paths, exclude, out, target, instances, loss, pos_weight, dropout, cell_classes,
-                    base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, intensity_jitter, low_resolution,
-                    render_outlines, epochs, steps_per_epoch, crop, seed, device, resume, overwrite):
+                    base_width, scale, refine, partial_labels, init, freeze_all_but, no_elastic, intensity_jitter,
+                    low_resolution, render_outlines, epochs, steps_per_epoch, crop, seed, device, resume, overwrite):
     """Train an image model; writes OUT/weights.pt, config.json, thresholds.json, training.json."""
     from neuronseg.io.images import read_labelled_images
     from neuronseg.nets.image import ImageConfig
