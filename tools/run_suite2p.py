@@ -28,9 +28,12 @@ import suite2p  # noqa: E402
 VARIANTS = {
     "sparsery_t0.6": {"detection": {"algorithm": "sparsery", "threshold_scaling": 0.6}},
     "sparsery_t1.5": {"detection": {"algorithm": "sparsery", "threshold_scaling": 1.5}},
-    "sparsery_d8": {"diameter": [8.0, 8.0], "detection": {"algorithm": "sparsery", "threshold_scaling": 1.0}},
+    # (sparsery ignores the diameter: at diameter 8 it gave the genuine run's 1110 ROIs again)
     "sourcery_d12": {"detection": {"algorithm": "sourcery", "threshold_scaling": 1.0}},
     "sourcery_d8_t0.7": {"diameter": [8.0, 8.0], "detection": {"algorithm": "sourcery", "threshold_scaling": 0.7}},
+    "sourcery_d10": {"diameter": [10.0, 10.0], "detection": {"algorithm": "sourcery", "threshold_scaling": 1.0}},
+    "sourcery_d14": {"diameter": [14.0, 14.0], "detection": {"algorithm": "sourcery", "threshold_scaling": 1.0}},
+    "sourcery_d12_t0.6": {"detection": {"algorithm": "sourcery", "threshold_scaling": 0.6}},
 }
 
 
