@@ -23,7 +23,7 @@ import numpy as np
 from neuronseg.curation.decision import average_precision
 from neuronseg.curation.labels import label_candidates
 from neuronseg.curation.crops import weighted_centres
-from neuronseg.curation.model import CurationModel
+from neuronseg.curation.model import CurationModel, read_candidates_for
 from neuronseg.io.candidates import read_candidates
 from neuronseg.io.rois import RoiSet, read_regions_json
 from neuronseg.metrics import neurofinder_scores
@@ -95,7 +95,9 @@ def main():
         sys.exit(f"needs {DATA}")
     model = CurationModel.load(args.model)
     movie = DATA / "neurofinder_top" / "movie.tif"
-    s2p = read_candidates(DATA / "suite2p_on_neurofinder_top" / "plane0", movie=movie)
+    # as `neuronseg curate` reads them: Suite2p's own images (ops.npy), which the model trained
+    # on; the movie only for images the folder lacks (it lacks none)
+    s2p = read_candidates_for(model.config, DATA / "suite2p_on_neurofinder_top" / "plane0", movie)
     truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", s2p.rois.shape)
     line = {"model": args.model or "shipped", "precision_target": args.precision,
             "suite2p": held_out_figures(s2p, truth, model, args.precision, HELD_OUT)}
