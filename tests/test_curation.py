@@ -420,6 +420,25 @@ def test_public_curate_rois_matches_the_command(tmp_path):
     assert [int(r.split(",")[2]) for r in rows] == result.decision.astype(int).tolist()
 
 
+def test_suite2p_features_keep_its_own_images_when_a_movie_is_given(tmp_path):
+    """The shipped model trained on ops.npy's meanImg / Vcorr / max_proj: a movie given beside
+    a Suite2p folder must not replace them for features (the held-out benchmark once did, and
+    scored the model on inputs it never saw), while crop channels of images do use it."""
+    import tifffile
+
+    from neuronseg.curation.model import read_candidates_for
+
+    plain = read_suite2p_plane(S2P)
+    movie = tmp_path / "movie.tif"
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(movie, rng.integers(0, 200, (30, *plain.rois.shape), dtype=np.uint16))
+    shipped = read_candidates_for(CurationConfig(features=["trace", "image", "activity"]), S2P, movie)
+    for k in ("mean_image", "correlation_image", "max_image"):
+        assert np.array_equal(getattr(shipped, k), getattr(plain, k))
+    cropped = read_candidates_for(CurationConfig(channels=["weights", "mean"], features=[]), S2P, movie)
+    assert not np.allclose(cropped.mean_image, plain.mean_image)
+
+
 def test_default_model_curates_without_a_movie(tmp_path):
     res = CliRunner().invoke(cli, ["curate", str(S2P), "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
