@@ -3,7 +3,9 @@
 Trains each variant the same way (genuine Suite2p candidates of neurofinder_top, centre
 labels, validation rows 0–255 × cols 256–319, the held-out quarter rows 128–255 × cols
 0–255 excluded) and scores it on that held-out quarter: average precision of the ranking,
-and the curated Neurofinder precision/recall at the default precision target.
+and the curated Neurofinder precision/recall at the default precision target. Candidates
+are read as `neuronseg curate` reads them: features from Suite2p's own ops.npy images,
+crop channels of images from the movie.
 
     python benchmarks/curation_ablation.py [--ensemble 1] [--extra PLANE_FOLDER ...] [--resnet]
         [--folds 4] [--variants NAME,NAME]
@@ -23,8 +25,7 @@ from pathlib import Path
 
 from curation_neurofinder import DATA, HELD_OUT, held_out_figures
 
-from neuronseg.curation.model import CurationModel
-from neuronseg.io.candidates import read_candidates
+from neuronseg.curation.model import CurationModel, read_candidates_for
 from neuronseg.io.rois import read_regions_json
 from neuronseg.nets.curation import CurationConfig
 from neuronseg.train.curation import CurationTrainParams, train_curation
@@ -58,14 +59,17 @@ def main():
         sys.exit(f"needs {DATA}")
     logging.basicConfig(level=logging.WARNING)
     movie = DATA / "neurofinder_top" / "movie.tif"
-    sources = [read_candidates(p, movie=movie)
-               for p in [DATA / "suite2p_on_neurofinder_top" / "plane0", *args.extra]]
-    truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
+    folders = [DATA / "suite2p_on_neurofinder_top" / "plane0", *args.extra]
+    truth = None
     line = {"ensemble": args.ensemble, "extra_sources": len(args.extra), "folds": args.folds}
     variants = RESNETS if args.resnet else VARIANTS
     chosen = args.variants.split(",") if args.variants else list(variants)
     for name in chosen:
         config = variants[name]
+        # read as `train curate` and `curate` read them: features from Suite2p's own ops.npy
+        # images, image crop channels from the movie
+        sources = [read_candidates_for(config, p, movie) for p in folders]
+        truth = truth or read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
         params = CurationTrainParams(label_rule="centre", ensemble=args.ensemble, exclude_rects=(HELD_OUT,),
                                      val_rect=None if args.folds > 1 else (0, 256, 256, 320), folds=args.folds)
         with tempfile.TemporaryDirectory() as tmp:
