@@ -60,7 +60,7 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     movie = DATA / "neurofinder_top" / "movie.tif"
     folders = [DATA / "suite2p_on_neurofinder_top" / "plane0", *args.extra]
-    truth = None
+    reads = {}  # variants reading the same images share one read (the movie's summary is a full pass)
     line = {"ensemble": args.ensemble, "extra_sources": len(args.extra), "folds": args.folds}
     variants = RESNETS if args.resnet else VARIANTS
     chosen = args.variants.split(",") if args.variants else list(variants)
@@ -68,8 +68,11 @@ def main():
         config = variants[name]
         # read as `train curate` and `curate` read them: features from Suite2p's own ops.npy
         # images, image crop channels from the movie
-        sources = [read_candidates_for(config, p, movie) for p in folders]
-        truth = truth or read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
+        key = (tuple(config.channels), tuple(sorted(config.images_needed())))
+        if key not in reads:
+            reads[key] = [read_candidates_for(config, p, movie) for p in folders]
+        sources = reads[key]
+        truth = read_regions_json(DATA / "neurofinder_top" / "regions.json", sources[0].rois.shape)
         params = CurationTrainParams(label_rule="centre", ensemble=args.ensemble, exclude_rects=(HELD_OUT,),
                                      val_rect=None if args.folds > 1 else (0, 256, 256, 320), folds=args.folds)
         with tempfile.TemporaryDirectory() as tmp:
