@@ -328,3 +328,23 @@ def test_training_registers_simulated_movies_as_the_model_will():
 
     assert registered_array(moving, "none") is moving
     assert 1 - sharpness(registered_array(moving, "rigid")) < 0.6 * (1 - sharpness(moving))   # measured 0.04 vs 0.08
+
+
+def test_cli_train_onephoton_passes_the_unet_width_to_the_model(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import neuronseg.train.onephoton as train_mod
+    from neuronseg.cli import cli
+
+    seen = {}
+
+    def fake_train(out, train, val, params, config, progress=None):
+        seen["config"] = config
+        return {"validation_f1": {"active": 0.0, "max": 0.0, "mean": 0.0}}
+
+    monkeypatch.setattr(train_mod, "simulated_samples", lambda *a, **k: [])
+    monkeypatch.setattr(train_mod, "train_onephoton", fake_train)
+    res = CliRunner().invoke(cli, ["-q", "train", "onephoton", "-o", str(tmp_path / "m"), "--width", "12",
+                                   "--gru-hidden", "6"])
+    assert res.exit_code == 0, res.output
+    assert seen["config"].base_width == 12 and seen["config"].hidden == 6

@@ -403,6 +403,8 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
 @click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
 @click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
 @click.option("--gru-hidden", type=int, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
+@click.option("--width", type=int, default=8, show_default=True,
+              help="Channels of the per-frame U-Net at full resolution (doubling it costs about 4× the time).")
 @click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
               help="Registration of the training movies, before tuning the cuts, and by `segment` with this model (for raw, "
                    "moving movies; a movie that is already registered or ΔF-normalised gains nothing).")
@@ -410,7 +412,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, frame_steps, gru_steps, temporal_bin,
-                        gru_hidden, motion, seed, device, overwrite):
+                        gru_hidden, width, motion, seed, device, overwrite):
     """Train the one-photon network (per-frame U-Net + ConvGRU) and write OUT (weights, thresholds)."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import atomic_output_dir
@@ -438,7 +440,7 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
                 train.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
                 tick(1)
         with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
-            config = OnePhotonConfig(hidden=gru_hidden, filter=filt.to_dict(), motion=motion)
+            config = OnePhotonConfig(base_width=width, hidden=gru_hidden, filter=filt.to_dict(), motion=motion)
             record = train_onephoton(tmp, train, val, params, config, progress=tick)
     click.echo(f"model → {out}  (validation F1 {record['validation_f1']['active']}; projections: max "
                f"{record['validation_f1']['max']}, mean {record['validation_f1']['mean']})")
