@@ -89,14 +89,16 @@ def _bad_input(tmp_path, case):
 @pytest.mark.parametrize("case,message", [("image2d", "single image"), ("nan", "NaN"),
                                           ("constant", "does not vary"), ("truncated", "truncated|could not"),
                                           ("garbage", "could not open")])
-def test_bad_movies_exit_with_one_message_and_write_nothing(runner, tmp_path, case, message):
+@pytest.mark.parametrize("motion", ["none", "rigid"])   # registration reads the movie before anything else does
+def test_bad_movies_exit_with_one_message_and_write_nothing(runner, tmp_path, case, message, motion, recwarn):
     import re
 
     out = tmp_path / "out"
-    r = runner.invoke(cli, ["-q", "segment", str(_bad_input(tmp_path, case)), "-o", str(out)])
+    r = runner.invoke(cli, ["-q", "segment", str(_bad_input(tmp_path, case)), "-o", str(out), "--motion", motion])
     assert r.exit_code == 2, r.output
     assert re.search(message, r.output) and r.output.startswith("error:") and "Traceback" not in r.output
     assert not out.exists() and not _leftovers(tmp_path)
+    assert not [w for w in recwarn if "neuronseg" in w.filename]   # the message alone, no library warning before it
 
 
 def test_truth_of_another_shape_is_refused(runner, tmp_path, movie_file):

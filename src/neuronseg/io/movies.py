@@ -54,7 +54,9 @@ class _Reader:
 
 
 class _CapturedLog(logging.Handler):
-    """Collects the messages a library logs at WARNING or above while in a ``with`` block."""
+    """Collects the messages a library logs at WARNING or above while in a ``with`` block,
+    instead of letting them print: the caller turns them into its one message, or passes
+    on those that do not stop it."""
 
     def __init__(self, name: str):
         super().__init__(logging.WARNING)
@@ -66,10 +68,12 @@ class _CapturedLog(logging.Handler):
 
     def __enter__(self):
         self._logger.addHandler(self)
+        self._propagate, self._logger.propagate = self._logger.propagate, False
         return self.messages
 
     def __exit__(self, *exc):
         self._logger.removeHandler(self)
+        self._logger.propagate = self._propagate
 
 
 class _TiffReader(_Reader):
@@ -79,12 +83,19 @@ class _TiffReader(_Reader):
         # tifffile logs, rather than raises, when an IFD chain runs past the end of a
         # truncated file, and then shows fewer pages: listen for that and refuse.
         with _CapturedLog("tifffile") as warnings:
-            self._tf = tifffile.TiffFile(path)
-            series = self._tf.series[0]
-            len(self._tf.pages)  # walks the whole IFD chain now, so a break in it is logged here
+            try:
+                self._tf = tifffile.TiffFile(path)
+                series = self._tf.series[0]
+                len(self._tf.pages)  # walks the whole IFD chain now, so a break in it is logged here
+            except Exception as exc:
+                if not warnings:
+                    raise
+                raise NeuronsegError(f"{path}: could not open as a TIFF movie ({warnings[0]})") from exc
         if any("offset" in w or "truncat" in w or "corrupt" in w for w in warnings):
             self._tf.close()
             raise NeuronsegError(f"{path}: the TIFF is truncated or corrupt ({warnings[0]})")
+        for w in warnings:
+            log.warning(f"{path}: {w}")
         last = series.pages[-1] if len(series.pages) else None
         if last is not None and getattr(last, "dataoffsets", None):
             end = max(o + b for o, b in zip(last.dataoffsets, last.databytecounts))

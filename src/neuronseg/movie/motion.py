@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.movie.checks import CONSTANT_MOVIE, require_finite
 
 METHODS = ("none", "rigid", "piecewise", "flow")
 
@@ -119,6 +120,11 @@ def make_reference(movie, params: MotionParams) -> np.ndarray:
     n = movie.n_frames
     idx = np.unique(np.linspace(0, n - 1, min(n, params.reference_frames)).astype(int))
     frames = np.stack([np.asarray(movie[int(t)], np.float32) for t in idx])
+    for t, frame in zip(idx, frames):
+        require_finite(frame[None], int(t))
+    if n > 1 and not np.ptp(frames, axis=0).any():
+        # every sampled frame the same: no motion to find, and correlating flat images only warns
+        raise NeuronsegError(CONSTANT_MOVIE)
     ref = frames.mean(axis=0)
     for _ in range(2):
         reg = Registrar(ref, params)
@@ -192,6 +198,7 @@ def estimate_motion(movie, params: MotionParams, chunk: int | None = None, progr
         block_shifts = np.zeros((movie.n_frames, params.grid, params.grid, 2), np.float32)
         block_regs = [[Registrar(reference[b], params) for b in row] for row in blocks]
     for t0, frames in movie.chunks(chunk):
+        require_finite(frames, t0)
         for i, frame in enumerate(frames):
             s = reg(frame)
             shifts[t0 + i] = s

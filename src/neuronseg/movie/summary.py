@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.movie.checks import CONSTANT_MOVIE, require_finite
 from neuronseg.offsets import offset_slices
 
 #: The four offsets whose mirror images complete the 8-neighbourhood.
@@ -148,12 +149,7 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
     carry = np.zeros((0,) + tuple(frame_shape), np.float32)
     for t0, chunk in chunks:
         chunk = np.asarray(chunk, dtype=np.float32)
-        if not np.isfinite(chunk).all():
-            bad = int((~np.isfinite(chunk)).sum())
-            raise NeuronsegError(
-                f"the movie holds {bad} NaN or infinite values in frames {t0}–{t0 + len(chunk) - 1}; "
-                "fill or crop them before segmenting"
-            )
+        require_finite(chunk, t0)
         moments.update(chunk)
         for consume in consumers:
             consume(chunk)
@@ -176,7 +172,7 @@ def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consume
     var = moments.variance()
     scale = max(1.0, float(np.abs(moments.ref).max()))
     if require_variation and not np.any(var > 1e-10 * scale**2):
-        raise NeuronsegError("the movie does not vary over time (constant frames): nothing to segment")
+        raise NeuronsegError(CONSTANT_MOVIE)
     return Summary(
         mean=moments.mean().astype(np.float32),
         max=vmax,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.movie.checks import CONSTANT_MOVIE
 from neuronseg.movie.summary import Summary, summarize
 
 HALO = 4  #: pixels beyond a tile's core that its correlations need (summary offsets reach 1 px, DISCo's 3)
@@ -98,7 +99,7 @@ def tiled_summarize(movie, tile_size: int, temporal_bin: int = 3, chunk: int | N
             field[name][r0:r1, c0:c1] = part[name]
     scale = max(1.0, float(np.abs(field["mean"]).max()))
     if not np.any(field["std"] > 1e-5 * scale):
-        raise NeuronsegError("the movie does not vary over time (constant frames): nothing to segment")
+        raise NeuronsegError(CONSTANT_MOVIE)
     summary = Summary(n_frames=parts[0]["n_frames"], **field)
     if features is None:
         return summary
