@@ -101,6 +101,23 @@ def test_bad_movies_exit_with_one_message_and_write_nothing(runner, tmp_path, ca
     assert not [w for w in recwarn if "neuronseg" in w.filename]   # the message alone, no library warning before it
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--fs", "-3"], "--fs"), (["--fs", "0"], "--fs"), (["--diameter", "0"], "--diameter"),
+    (["--tile-size", "0"], "--tile-size"),
+    (["--method", "onephoton", "--device", "nosuchdevice"], "not a torch device"),
+    (["--method", "disco", "--device", "nosuchdevice"], "not a torch device")])
+def test_impossible_settings_are_refused_before_any_work(runner, tmp_path, movie_file, args, message):
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out)] + args)
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+    assert not out.exists() and not _leftovers(tmp_path)
+
+
+def test_training_refuses_a_device_this_machine_lacks_before_simulating(runner, tmp_path):
+    r = runner.invoke(cli, ["-q", "train", "onephoton", "-o", str(tmp_path / "m"), "--device", "nosuchdevice"])
+    assert r.exit_code == 2 and "not a torch device" in r.output and not (tmp_path / "m").exists()
+
+
 def test_truth_of_another_shape_is_refused(runner, tmp_path, movie_file):
     truth = tmp_path / "truth.tif"
     tifffile.imwrite(truth, np.ones((50, 50), np.uint16))

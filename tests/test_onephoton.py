@@ -305,7 +305,7 @@ def test_cli_train_onephoton_refuses_to_overwrite(tmp_path):
     res = CliRunner().invoke(cli, ["train", "onephoton", "-o", str(tmp_path / "model"), "--frame-steps", "1"])
     assert res.exit_code == 2 and "already exists" in res.output
     res = CliRunner().invoke(cli, ["train", "onephoton", "-o", str(tmp_path / "m2"), "--simulated", "0"])
-    assert res.exit_code == 2 and "≥ 1" in res.output and not (tmp_path / "m2").exists()
+    assert res.exit_code == 2 and "--simulated" in res.output and not (tmp_path / "m2").exists()
 
 
 def test_onephoton_reads_through_motion_correction():

@@ -14,6 +14,10 @@ from neuronseg.errors import NeuronsegError
 
 log = logging.getLogger("neuronseg")
 
+#: numbers that only make sense above zero (frame rates, sizes, counts): click refuses the rest
+POSITIVE = click.FloatRange(min=0, min_open=True)
+COUNT = click.IntRange(min=1)
+
 
 class _Group(click.Group):
     """Turns a NeuronsegError anywhere below into one line on stderr and exit status 2."""
@@ -51,7 +55,7 @@ def cli(quiet, verbose):
               help="A model folder of the method (default: its shipped model).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for networks: cpu, cuda …")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 file or Zarr group.")
-@click.option("--diameter", type=float, default=11.0, show_default=True,
+@click.option("--diameter", type=POSITIVE, default=11.0, show_default=True,
               help="Typical cell diameter, pixels (classical method).")
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
               help="Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json.")
@@ -59,12 +63,12 @@ def cli(quiet, verbose):
               help="Also write the result as an NWB file (ophys: masks, traces, ΔF/F, summary images); needs --fs.")
 @click.option("--suite2p-folder", "suite2p_folder", type=click.Path(path_type=Path), default=None,
               help="Also write a Suite2p plane folder (DIR/plane0: stat, ops, iscell, F, Fneu, spks) for its GUI; needs --fs.")
-@click.option("--fs", type=float, default=None, help="Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).")
-@click.option("--tau", type=float, default=1.0, show_default=True,
+@click.option("--fs", type=POSITIVE, default=None, help="Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).")
+@click.option("--tau", type=POSITIVE, default=1.0, show_default=True,
               help="Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).")
-@click.option("--memory-limit", type=float, default=None,
+@click.option("--memory-limit", type=POSITIVE, default=None,
               help="MB for the streaming passes over the movie (sets the time-chunk length; default ~64 MB chunks).")
-@click.option("--tile-size", type=int, default=None,
+@click.option("--tile-size", type=COUNT, default=None,
               help="Compute the summary images in spatial tiles of N×N pixels (classical method); same cells as untiled.")
 @click.option("--scheduler", default=None,
               help="With --tile-size: a Dask scheduler address; each tile becomes a task (workers must see INPUT).")
@@ -131,7 +135,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
 @cli.command()
 @click.argument("truth", type=click.Path(path_type=Path))
 @click.argument("prediction", type=click.Path(path_type=Path))
-@click.option("--threshold", type=float, default=5.0, show_default=True,
+@click.option("--threshold", type=POSITIVE, default=5.0, show_default=True,
               help="Centres closer than this (pixels) can match.")
 @click.option("--json", "as_json", is_flag=True,
               help="Also the counts and, per truth region, the index of its matched prediction (−1: missed).")
@@ -162,7 +166,7 @@ def evaluate(truth, prediction, threshold, as_json):
               help="The recording: needed for a ROI file, and for summary images the tool does not keep "
                    "(CaImAn with the default model).")
 @click.option("--dataset", default=None, help="Dataset inside an HDF5 movie or Zarr group.")
-@click.option("--explain", type=int, default=0, show_default=True,
+@click.option("--explain", type=click.IntRange(min=0), default=0, show_default=True,
               help="Write saliency and occlusion PNGs for this many of the least certain candidates.")
 @click.option("--keep-duplicates", is_flag=True, help="Keep a cell's second ROI (centres < 5 px apart).")
 @click.option("--truth", type=click.Path(path_type=Path), default=None,
@@ -202,11 +206,11 @@ def curate(source, out, precision, model, movie, dataset, explain, keep_duplicat
 
 @cli.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--frames", type=int, default=600, show_default=True)
+@click.option("--frames", type=COUNT, default=600, show_default=True)
 @click.option("--shape", type=(int, int), default=(256, 256), show_default=True, metavar="H W")
-@click.option("--cells", type=int, default=60, show_default=True)
+@click.option("--cells", type=COUNT, default=60, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--fs", type=float, default=7.0, show_default=True, help="Frame rate, Hz.")
+@click.option("--fs", type=POSITIVE, default=7.0, show_default=True, help="Frame rate, Hz.")
 @click.option("--onephoton", is_flag=True, help="One-photon background, blur and out-of-focus cells.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def simulate(out, frames, shape, cells, seed, fs, onephoton, overwrite):
@@ -238,14 +242,12 @@ def demo(out, simulated, overwrite):
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--dataset", default=None, help="Dataset inside an HDF5/NWB file or Zarr group.")
-@click.option("--chunk-frames", type=int, default=None, help="Frames per Zarr chunk (default: about 64 MB).")
+@click.option("--chunk-frames", type=COUNT, default=None, help="Frames per Zarr chunk (default: about 64 MB).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store.")
 def convert(input_path, out, dataset, chunk_frames, overwrite):
     """Copy a movie into a Zarr store (OUT.zarr) chunked for neuronseg: whole frames, time chunks."""
     from neuronseg.io.convert import convert_to_zarr
 
-    if chunk_frames is not None and chunk_frames < 1:
-        raise NeuronsegError("--chunk-frames must be ≥ 1")
     info = convert_to_zarr(input_path, out, dataset, chunk_frames, overwrite)
     click.echo(f"{info['frames']} frames of {info['shape'][0]}×{info['shape'][1]} {info['dtype']} → {out} "
                f"(chunks of {info['chunk_frames']} frames)")
@@ -255,7 +257,7 @@ def convert(input_path, out, dataset, chunk_frames, overwrite):
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Folder for all results.")
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler (default: a local cluster).")
-@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes of the local cluster.")
+@click.option("--workers", type=COUNT, default=2, show_default=True, help="Worker processes of the local cluster.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary table as JSON.")
 def batch(manifest, out, scheduler, workers, as_json):
     """Run segment or curate on every recording of MANIFEST (CSV or YAML) with Dask.
@@ -265,8 +267,6 @@ def batch(manifest, out, scheduler, workers, as_json):
     """
     from neuronseg.pipelines.batch import read_manifest, run_batch
 
-    if workers < 1:
-        raise NeuronsegError("--workers must be ≥ 1")
     table = run_batch(read_manifest(manifest), out, scheduler, workers)
     if as_json:
         click.echo(json.dumps(table))
@@ -303,12 +303,12 @@ def _rect(text):
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 of the first recording.")
 @click.option("--exclude", "exclude_rect", default=None,
               help="Rectangle ROW0:ROW1,COL0:COL1 of the first recording never used (your test part).")
-@click.option("--epochs", type=int, default=30, show_default=True)
-@click.option("--steps-per-epoch", type=int, default=40, show_default=True)
-@click.option("--batch-size", type=int, default=4, show_default=True)
-@click.option("--base-width", type=int, default=16, show_default=True, help="U-Net width at full resolution.")
-@click.option("--patience", type=int, default=8, show_default=True, help="Epochs without validation gain before stopping.")
-@click.option("--label-reach", type=float, default=None,
+@click.option("--epochs", type=COUNT, default=30, show_default=True)
+@click.option("--steps-per-epoch", type=COUNT, default=40, show_default=True)
+@click.option("--batch-size", type=COUNT, default=4, show_default=True)
+@click.option("--base-width", type=COUNT, default=16, show_default=True, help="U-Net width at full resolution.")
+@click.option("--patience", type=COUNT, default=8, show_default=True, help="Epochs without validation gain before stopping.")
+@click.option("--label-reach", type=POSITIVE, default=None,
               help="For fields labelled in patches: trust the labels only this many px around labelled cells "
                    "(no loss and no validation penalty farther out). Default: the whole field.")
 @click.option("--extra-input", "extra_inputs", multiple=True, type=click.Choice(["soma_score"]),
@@ -323,8 +323,11 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
     from neuronseg.nets.disco import DiscoConfig
     from neuronseg.train.disco import TrainParams, train_disco
 
+    from neuronseg.nets.device import torch_device
+
     if out.exists() and not (resume or overwrite):
         raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    torch_device(device)   # refuse a device this machine lacks before any work
     params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
                          seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect),
                          label_reach=label_reach)
@@ -342,7 +345,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
                    "(CaImAn: correlation, max), traces of ROI files.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 (default: right quarter).")
-@click.option("--folds", type=int, default=1, show_default=True,
+@click.option("--folds", type=COUNT, default=1, show_default=True,
               help="Cross-fit instead of --val: cut the field into this many vertical strips, each validating "
                    "(and calibrating) networks trained on the others; the threshold comes from all strips.")
 @click.option("--exclude", "exclude_rects", multiple=True,
@@ -350,7 +353,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--label", "label_rule", type=click.Choice(["iou", "centre"]), default="iou", show_default=True,
               help="A candidate is a cell: iou = binarised at 0.2 it overlaps a human mask with IoU ≥ --iou; "
                    "centre = its centre is < 5 px from a human mask's centre.")
-@click.option("--iou", type=float, default=0.7, show_default=True)
+@click.option("--iou", type=click.FloatRange(0, 1, min_open=True), default=0.7, show_default=True)
 @click.option("--channels", default="weights", show_default=True,
               help="Crop channels, comma-separated: weights, mean, correlation.")
 @click.option("--features", default="trace,shape,image,activity", show_default=True,
@@ -358,9 +361,9 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
                    "shape (area, compactness, solidity, fragmentation), image (soma score, contrast), "
                    "activity (the same in the correlation image and max projection); '' for none.")
 @click.option("--backbone", type=click.Choice(["small", "resnet18", "resnet50"]), default="small", show_default=True)
-@click.option("--width", type=int, default=8, show_default=True, help="Channels of the first convolution.")
-@click.option("--epochs", type=int, default=25, show_default=True)
-@click.option("--ensemble", type=int, default=3, show_default=True, help="Networks (seeds) whose logits are averaged.")
+@click.option("--width", type=COUNT, default=8, show_default=True, help="Channels of the first convolution.")
+@click.option("--epochs", type=COUNT, default=25, show_default=True)
+@click.option("--ensemble", type=COUNT, default=3, show_default=True, help="Networks (seeds) whose logits are averaged.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
@@ -373,8 +376,8 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
     from neuronseg.nets.curation import CurationConfig
     from neuronseg.train.curation import CurationTrainParams, train_curation
 
-    if folds < 1 or (folds > 1 and val_rect):
-        raise NeuronsegError("--folds must be ≥ 1, and --folds > 1 replaces --val: give one or the other")
+    if folds > 1 and val_rect:
+        raise NeuronsegError("--folds > 1 replaces --val: give one or the other")
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
                             features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
@@ -389,9 +392,9 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
 
 @train.command("onephoton")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
-@click.option("--simulated", type=int, default=8, show_default=True,
+@click.option("--simulated", type=COUNT, default=8, show_default=True,
               help="Simulated one-photon movies to train on (seeds 100, 101, …).")
-@click.option("--val-simulated", type=int, default=2, show_default=True,
+@click.option("--val-simulated", type=COUNT, default=2, show_default=True,
               help="Simulated validation movies (seeds 200, 201, …) that tune the thresholds.")
 @click.option("--partial", "partial", multiple=True, type=(click.Path(path_type=Path, exists=True),) * 2,
               metavar="MOVIE LABELS",
@@ -399,11 +402,11 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
                    "unlabelled cells are left out of the loss). Repeatable.")
 @click.option("--partial-rows", type=(int, int), default=None, metavar="ROW0 ROW1",
               help="Use only these rows of the --partial movies (hold the rest out for testing).")
-@click.option("--frame-steps", type=int, default=1500, show_default=True, help="Steps of the per-frame U-Net.")
-@click.option("--gru-steps", type=int, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
-@click.option("--temporal-bin", type=int, default=4, show_default=True, help="Frames averaged into one.")
-@click.option("--gru-hidden", type=int, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
-@click.option("--width", type=int, default=8, show_default=True,
+@click.option("--frame-steps", type=COUNT, default=1500, show_default=True, help="Steps of the per-frame U-Net.")
+@click.option("--gru-steps", type=COUNT, default=300, show_default=True, help="Steps of the ConvGRU and its head.")
+@click.option("--temporal-bin", type=COUNT, default=4, show_default=True, help="Frames averaged into one.")
+@click.option("--gru-hidden", type=COUNT, default=8, show_default=True, help="Hidden channels of the ConvGRU.")
+@click.option("--width", type=COUNT, default=8, show_default=True,
               help="Channels of the per-frame U-Net at full resolution (doubling it costs about 4× the time).")
 @click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
               help="Registration of the training movies, before tuning the cuts, and by `segment` with this model (for raw, "
@@ -421,11 +424,12 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
     from neuronseg.nets.onephoton import OnePhotonConfig
     from neuronseg.progress import progress_bar
     from neuronseg.simulate import ONEPHOTON_PHOTONS
+    from neuronseg.nets.device import torch_device
     from neuronseg.train.onephoton import (OnePhotonTrainParams, sample_from_partial_labels, simulated_samples,
                                            train_onephoton)
 
-    if simulated < 1 or val_simulated < 1:
-        raise NeuronsegError("--simulated and --val-simulated must be ≥ 1 (stage 1 and the thresholds need full truth)")
+    torch_device(device)   # refuse a device this machine lacks before simulating the movies
+
     filt = FrameFilter(temporal_bin=temporal_bin)
     params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
     with atomic_output_dir(out, overwrite) as tmp:
@@ -455,9 +459,12 @@ def _diameter(text):
     if text is None or text == "auto":
         return text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise NeuronsegError(f"--diameter takes a number of pixels or 'auto', not '{text}'") from None
+        value = None
+    if value is None or not value > 0:
+        raise NeuronsegError(f"--diameter takes a number of pixels above 0 or 'auto', not '{text}'")
+    return value
 
 
 @image.command("segment")
@@ -471,7 +478,7 @@ def _diameter(text):
               help="Typical cell diameter in px when your images' scale differs from the model's, or 'auto'.")
 @click.option("--refine", type=click.Choice(["none", "bayes", "svm"]), default=None,
               help="Boundary refinement by a per-image pixel classifier (default: the model's choice).")
-@click.option("--tile-size", type=int, default=None,
+@click.option("--tile-size", type=COUNT, default=None,
               help="Run the network in overlapping tiles of this many px (default: above 1024 px a side).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda …")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
@@ -506,32 +513,32 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile
 @click.option("--instances", type=click.Choice(["watershed", "components", "flows"]), default=None,
               help="How masks become cells (default: flows for --target flows, else watershed).")
 @click.option("--loss", type=click.Choice(["bce", "dice", "bce+dice"]), default="bce+dice", show_default=True)
-@click.option("--pos-weight", type=float, default=1.0, show_default=True, help="Weight of cell pixels in BCE.")
-@click.option("--dropout", type=float, default=0.0, show_default=True, help="Dropout after the bottleneck.")
+@click.option("--pos-weight", type=POSITIVE, default=1.0, show_default=True, help="Weight of cell pixels in BCE.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, help="Dropout after the bottleneck.")
 @click.option("--cell-classes", default="", help="Comma-separated class names for one-hot input channels "
               "(a Sartorius CSV's cell_type values).")
-@click.option("--base-width", type=int, default=16, show_default=True,
+@click.option("--base-width", type=COUNT, default=16, show_default=True,
               help="U-Net width at full resolution (SomaNet: 32).")
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Resize images by this factor first.")
+@click.option("--scale", type=POSITIVE, default=1.0, show_default=True, help="Resize images by this factor first.")
 @click.option("--refine", type=click.Choice(["none", "bayes", "svm"]), default="none", show_default=True,
               help="Boundary refinement the model applies by default.")
 @click.option("--partial-labels", is_flag=True,
               help="Only some cells are labelled: validate by the IoU of the labelled cells alone.")
 @click.option("--init", type=click.Path(path_type=Path, exists=True), default=None,
               help="Start from this model folder (transfer learning).")
-@click.option("--freeze-all-but", type=int, default=0, show_default=True,
+@click.option("--freeze-all-but", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --init: train only the last K weight layers (0 = all).")
 @click.option("--no-elastic", is_flag=True, help="No elastic deformation.")
 @click.option("--intensity-jitter", is_flag=True, help="Also random gamma, contrast, blur and noise.")
-@click.option("--low-resolution", type=float, default=1.0, show_default=True,
+@click.option("--low-resolution", type=POSITIVE, default=1.0, show_default=True,
               help="Shrink half the crops by up to this factor and enlarge them back, for images whose cells are "
                    "smaller than the training ones and get enlarged by --diameter (1 = off).")
 @click.option("--render-outlines", is_flag=True,
               help="Train on the images drawn as transmitted light draws cells (outlines, both polarities): a "
                    "fluorescence data set becomes a pre-training source for brightfield models (then --init).")
-@click.option("--epochs", type=int, default=40, show_default=True)
-@click.option("--steps-per-epoch", type=int, default=25, show_default=True)
-@click.option("--crop", type=int, default=128, show_default=True)
+@click.option("--epochs", type=COUNT, default=40, show_default=True)
+@click.option("--steps-per-epoch", type=COUNT, default=25, show_default=True)
+@click.option("--crop", type=COUNT, default=128, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
