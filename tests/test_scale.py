@@ -36,6 +36,12 @@ def test_manifest_rows_become_recordings(tmp_path):
     (tmp_path / "bad.csv").write_text("path,job\nx.tif,train\n")
     with pytest.raises(NeuronsegError, match="job 'train'"):
         read_manifest(tmp_path / "bad.csv")
+    (tmp_path / "broken.yaml").write_text("- path: a.tif\n- [unclosed\n")
+    with pytest.raises(NeuronsegError, match="not a readable YAML manifest at line"):
+        read_manifest(tmp_path / "broken.yaml")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(NeuronsegError, match="not a readable CSV manifest"):
+        read_manifest(tmp_path / "binary.csv")
 
 
 def test_batch_runs_skips_finished_and_reports_failures(tmp_path, small_recording):

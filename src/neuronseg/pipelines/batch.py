@@ -45,12 +45,21 @@ def read_manifest(path) -> list[Recording]:
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
-        rows = yaml.safe_load(path.read_text()) or []
+        try:
+            rows = yaml.safe_load(path.read_text()) or []
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" at line {where.line + 1}" if where is not None else ""
+            raise NeuronsegError(f"{path}: not a readable YAML manifest{at} "
+                                 f"({getattr(exc, 'problem', None) or type(exc).__name__})") from None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise NeuronsegError(f"{path}: a YAML manifest is a list of mappings with at least 'path'")
     else:
-        with open(path, newline="") as fh:
-            rows = [{k: v for k, v in r.items() if v not in (None, "")} for r in csv.DictReader(fh)]
+        try:
+            with open(path, newline="") as fh:
+                rows = [{k: v for k, v in r.items() if v not in (None, "")} for r in csv.DictReader(fh)]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise NeuronsegError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from None
     recordings, names = [], set()
     for i, row in enumerate(rows):
         row = dict(row)
