@@ -83,6 +83,9 @@ def test_corrupt_file_and_empty_labels(tmp_path):
     (tmp_path / "c.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(NeuronsegError, match="not a readable image"):
         read_image(tmp_path / "c.png")
+    (tmp_path / "c.tif").write_bytes(b"II*\x00" + b"garbage" * 4)   # a TIFF header pointing nowhere
+    with pytest.raises(NeuronsegError, match="not a readable image"):
+        read_image(tmp_path / "c.tif")
     _png(tmp_path / "d" / "images" / "a.png", (np.arange(64).reshape(8, 8) * 3).astype(np.uint8))
     _png(tmp_path / "d" / "masks" / "a.png", np.zeros((8, 8), np.uint8))
     with pytest.raises(NeuronsegError, match="empty labels"):

@@ -19,6 +19,7 @@ background. Readers:
 from __future__ import annotations
 
 import csv
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from neuronseg.errors import NeuronsegError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 LABEL_FOLDERS = ("masks", "labels")
@@ -53,7 +56,18 @@ def _read_array(path) -> np.ndarray:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
 
-            return tifffile.imread(path)
+            from neuronseg.io.captured_log import CapturedLog
+
+            with CapturedLog("tifffile") as warnings:
+                try:
+                    a = tifffile.imread(path)
+                except Exception as exc:
+                    raise NeuronsegError(f"{path}: not a readable image ({warnings[0] if warnings else exc})") from exc
+            if warnings and np.asarray(a).size == 0:   # tifffile logs a broken file and returns nothing
+                raise NeuronsegError(f"{path}: not a readable image ({warnings[0]})")
+            for w in warnings:
+                log.warning(f"{path}: {w}")
+            return a
         from PIL import Image
 
         with Image.open(path) as img:

@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.captured_log import CapturedLog
 
 log = logging.getLogger(__name__)
 
@@ -53,36 +54,13 @@ class _Reader:
         self.shape = tuple(s for s in full if s > 1)
 
 
-class _CapturedLog(logging.Handler):
-    """Collects the messages a library logs at WARNING or above while in a ``with`` block,
-    instead of letting them print: the caller turns them into its one message, or passes
-    on those that do not stop it."""
-
-    def __init__(self, name: str):
-        super().__init__(logging.WARNING)
-        self._logger = logging.getLogger(name)
-        self.messages: list[str] = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        self._logger.addHandler(self)
-        self._propagate, self._logger.propagate = self._logger.propagate, False
-        return self.messages
-
-    def __exit__(self, *exc):
-        self._logger.removeHandler(self)
-        self._logger.propagate = self._propagate
-
-
 class _TiffReader(_Reader):
     def __init__(self, path: Path):
         import tifffile
 
         # tifffile logs, rather than raises, when an IFD chain runs past the end of a
         # truncated file, and then shows fewer pages: listen for that and refuse.
-        with _CapturedLog("tifffile") as warnings:
+        with CapturedLog("tifffile") as warnings:
             try:
                 self._tf = tifffile.TiffFile(path)
                 series = self._tf.series[0]
