@@ -208,7 +208,7 @@ def curate(source, out, precision, model, movie, dataset, explain, keep_duplicat
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--frames", type=COUNT, default=600, show_default=True)
 @click.option("--shape", type=(int, int), default=(256, 256), show_default=True, metavar="H W")
-@click.option("--cells", type=COUNT, default=60, show_default=True)
+@click.option("--cells", type=click.IntRange(min=0), default=60, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--fs", type=POSITIVE, default=7.0, show_default=True, help="Frame rate, Hz.")
 @click.option("--onephoton", is_flag=True, help="One-photon background, blur and out-of-focus cells.")
