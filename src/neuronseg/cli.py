@@ -320,10 +320,9 @@ def _rect(text):
 def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_epoch, batch_size, base_width,
                     patience, label_reach, extra_inputs, seed, device, resume, overwrite):
     """Train a DISCo model (affinities + foreground) and write OUT/weights.pt, config.json, thresholds.json."""
+    from neuronseg.nets.device import torch_device
     from neuronseg.nets.disco import DiscoConfig
     from neuronseg.train.disco import TrainParams, train_disco
-
-    from neuronseg.nets.device import torch_device
 
     if out.exists() and not (resume or overwrite):
         raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
@@ -421,15 +420,14 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
     from neuronseg.io.outputs import atomic_output_dir
     from neuronseg.io.rois import read_rois
     from neuronseg.movie.filters import FrameFilter
+    from neuronseg.nets.device import torch_device
     from neuronseg.nets.onephoton import OnePhotonConfig
     from neuronseg.progress import progress_bar
     from neuronseg.simulate import ONEPHOTON_PHOTONS
-    from neuronseg.nets.device import torch_device
     from neuronseg.train.onephoton import (OnePhotonTrainParams, sample_from_partial_labels, simulated_samples,
                                            train_onephoton)
 
     torch_device(device)   # refuse a device this machine lacks before simulating the movies
-
     filt = FrameFilter(temporal_bin=temporal_bin)
     params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
     with atomic_output_dir(out, overwrite) as tmp:

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.captured_log import CapturedLog
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ def _read_array(path) -> np.ndarray:
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
-
-            from neuronseg.io.captured_log import CapturedLog
 
             with CapturedLog("tifffile") as warnings:
                 try:
