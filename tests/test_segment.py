@@ -50,3 +50,14 @@ def test_real_movie_segmentation_reports_stages():
     assert seg.traces.shape == (len(seg.rois), 600)
     assert len(seg.rois) > 50
 
+
+
+def test_segment_movie_refuses_a_frame_rate_of_zero_or_less(small_recording):
+    import pytest
+
+    from neuronseg.errors import NeuronsegError
+    from neuronseg.io.movies import movie_from_array
+
+    for fs in (0.0, -7.0):
+        with pytest.raises(NeuronsegError, match="frame rate"):
+            segment_movie(movie_from_array(small_recording.movie), "classical", fs=fs)

@@ -128,6 +128,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     method = method or ("disco" if model is not None else default_method())
     if method not in METHODS:
         raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    if fs is not None and not fs > 0:
+        raise NeuronsegError(f"the frame rate must be above 0 Hz, not {fs}")
     if method == "onephoton" and tile_size is not None:
         raise NeuronsegError("the one-photon method runs on whole frames; it cannot be combined with --tile-size")
     seconds: dict[str, float] = {}
