@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from conftest import shared_data
 from neuronseg import open_movie, segment_movie
@@ -53,8 +54,6 @@ def test_real_movie_segmentation_reports_stages():
 
 
 def test_segment_movie_refuses_a_frame_rate_of_zero_or_less(small_recording):
-    import pytest
-
     from neuronseg.errors import NeuronsegError
     from neuronseg.io.movies import movie_from_array
 
