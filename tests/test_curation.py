@@ -482,3 +482,14 @@ def test_curate_genuine_caiman_results(tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["n_candidates"] == 145 and summary["n_cells_by_the_tool"] == 78 and 0 < summary["n_cells"] < 145
+
+
+def test_a_model_folder_of_another_method_is_refused_in_one_short_line():
+    from neuronseg.curation.model import CurationModel, default_model_dir
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    other = default_model_dir().parent / "disco"
+    for load in (CurationModel.load, OnePhotonModel.load):
+        with pytest.raises(NeuronsegError, match="another method") as info:
+            load(other)
+        assert len(str(info.value)) < 300 and "\n" not in str(info.value)

@@ -64,7 +64,7 @@ class CurationModel:
 
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "CurationModel":
-        from neuronseg.train.checkpoints import load_model_files
+        from neuronseg.train.checkpoints import load_model_files, load_weights
 
         folder = Path(folder) if folder else default_model_dir()
         if not (folder / "weights.pt").exists() and folder == default_model_dir():
@@ -76,10 +76,7 @@ class CurationModel:
         for k in range(n):
             net = CurationNet(cfg)
             prefix = f"{k}."
-            try:
-                net.load_state_dict({key[len(prefix):]: v for key, v in state.items() if key.startswith(prefix)})
-            except RuntimeError as exc:
-                raise NeuronsegError(f"{folder}: weights do not fit config.json ({exc})") from None
+            load_weights(net, {key[len(prefix):]: v for key, v in state.items() if key.startswith(prefix)}, folder)
             nets.append(net.to(torch_device(device)).eval())
         if "platt" not in calibration or "curve" not in calibration:
             raise NeuronsegError(f"{folder}: thresholds.json lacks the calibration (platt, curve)")

@@ -46,11 +46,22 @@ def load_network(folder, build, device: str = "cpu"):
     moved to ``device`` and put in eval mode."""
     state, config, thresholds = load_model_files(folder)
     net, cfg = build(config)
-    try:
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except RuntimeError as exc:
-        raise NeuronsegError(f"{folder}: weights do not fit its config.json ({exc})") from None
+    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, folder)
     return net.to(device).eval(), cfg, thresholds
+
+
+def load_weights(net, state: dict, folder) -> None:
+    """``net.load_state_dict(state)``, or one short message when they do not fit: most often
+    a model folder of another method (torch's own message lists every parameter)."""
+    missing, unexpected = net.state_dict().keys() - state.keys(), state.keys() - net.state_dict().keys()
+    if missing or unexpected:
+        raise NeuronsegError(f"{folder}: its weights are not a {type(net).__name__} (a model of another method?): "
+                             f"{len(missing)} of its parameters missing, {len(unexpected)} unknown")
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:   # the same names with other shapes: the weights do not fit config.json
+        first = str(exc).strip().splitlines()[1:2] or [str(exc)]
+        raise NeuronsegError(f"{folder}: its weights do not fit its config.json ({first[0].strip()})") from None
 
 
 def save_checkpoint(path, **state) -> None:
