@@ -297,3 +297,23 @@ def test_disco_network_tiles_large_fields_by_itself(monkeypatch, tmp_path, small
     tiled = segment.segment_movie(movie, "disco", model=tiny_disco_model)
     assert tiled.parameters["network_tile"] == 40
     assert abs(len(tiled.rois) - len(whole.rois)) <= max(2, len(whole.rois) // 5)
+
+
+def test_sigterm_unwinds_and_leaves_no_half_written_output(tmp_path):
+    import os
+    import signal
+
+    from neuronseg.cli import stop_on_sigterm
+    from neuronseg.io.outputs import atomic_output_dir
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        stop_on_sigterm()
+        with pytest.raises(SystemExit) as info:
+            with atomic_output_dir(tmp_path / "out") as tmp:
+                (tmp / "half.txt").write_text("written before the job was killed")
+                os.kill(os.getpid(), signal.SIGTERM)
+        assert info.value.code == 128 + signal.SIGTERM
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -578,7 +578,19 @@ def image_train_cmd(data_paths, val_paths, exclude, out, target, instances, loss
     click.echo(f"model → {out}  (validation score {record['val_score_tuned']:.3f}, {record['seconds']} s)")
 
 
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (a cluster job's time limit, `kill`) unwind the program as Ctrl-C does, so
+    output folders being written are removed rather than left half-written."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main():
+    stop_on_sigterm()
     cli(prog_name="neuronseg")
 
 
