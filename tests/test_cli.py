@@ -145,6 +145,23 @@ def test_json_flags_print_machine_readable_results(runner, tmp_path, movie_file)
     assert json.loads(r.stdout) == json.loads((tmp_path / "o" / "summary.json").read_text()), r.output
 
 
+def test_evaluate_reads_label_tiffs_and_imagej_zips_too(runner, tmp_path, small_recording):
+    from neuronseg.io.rois import write_imagej_zip, write_regions_json
+
+    rois = small_recording.rois
+    write_regions_json(rois, tmp_path / "t.json")
+    tifffile.imwrite(tmp_path / "t.tif", rois.to_labels().astype(np.uint16))
+    write_imagej_zip(rois.subset(np.arange(len(rois) // 2)), tmp_path / "half.zip")
+    r = runner.invoke(cli, ["evaluate", str(tmp_path / "t.json"), str(tmp_path / "t.tif")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["combined"] == 1.0
+    r = runner.invoke(cli, ["evaluate", str(tmp_path / "t.tif"), str(tmp_path / "half.zip")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["recall"] == round((len(rois) // 2) / len(rois), 4)
+    r = runner.invoke(cli, ["evaluate", str(tmp_path / "t.json"), str(tmp_path / "half.zip")])
+    assert r.exit_code == 2 and "field size" in r.output
+
+
 def test_evaluate_refuses_empty_truth(runner, tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     (tmp_path / "p.json").write_text('[{"id": 0, "coordinates": [[1, 1]]}]')

@@ -140,20 +140,37 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
 @click.option("--json", "as_json", is_flag=True,
               help="Also the counts and, per truth region, the index of its matched prediction (−1: missed).")
 def evaluate(truth, prediction, threshold, as_json):
-    """Score PREDICTION against TRUTH (Neurofinder regions.json files) as `neurofinder evaluate` does."""
-    from neuronseg.io.rois import read_regions_coordinates
+    """Score PREDICTION against TRUTH as `neurofinder evaluate` does.
+
+    Each is a Neurofinder regions.json (scored exactly as written), a label TIFF or an ImageJ
+    ROI zip (which takes its field size from the other file, a TIFF)."""
     from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 
-    gt = read_regions_coordinates(truth)
+    gt, pred = _regions_to_score(truth, prediction), _regions_to_score(prediction, truth)
     if not gt:
         raise NeuronsegError(f"{truth}: the ground truth holds no regions; nothing to score against")
-    pred = read_regions_coordinates(prediction)
     scores = neurofinder_scores(gt, pred, threshold)
     if as_json:
         matches = neurofinder_matches(gt, pred, threshold) if pred else [-1] * len(gt)
         scores = {"scores": scores, "n_truth": len(gt), "n_prediction": len(pred),
                   "matches": [int(m) for m in matches]}
     click.echo(json.dumps(scores))
+
+
+def _regions_to_score(path: Path, other: Path) -> list:
+    """``[row, col]`` pixel lists of ROI file ``path``; a zip of polygons takes its field size
+    from ``other`` (a label TIFF), since ImageJ files do not record it."""
+    from neuronseg.io.rois import read_label_tif, read_regions_coordinates, read_rois
+
+    if path.suffix.lower() == ".json":
+        return read_regions_coordinates(path)
+    shape = None
+    if path.suffix.lower() in (".zip", ".roi"):
+        if other.suffix.lower() not in (".tif", ".tiff"):
+            raise NeuronsegError(f"{path}: ImageJ ROIs need the field size; score them against a label TIFF")
+        shape = read_label_tif(other).shape
+    rois = read_rois(path, shape)
+    return [rois.coordinates(i) for i in range(len(rois))]
 
 
 @cli.command()
