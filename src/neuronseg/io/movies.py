@@ -164,10 +164,8 @@ def _open_hdf5(path: Path, dataset: str | None) -> _Reader:
         f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and o.ndim == 3 else None)
         if len(names) != 1:
             f.close()
-            found = ", ".join(names) or "none"
-            raise NeuronsegError(
-                f"{path}: name the movie with --dataset (3-D datasets found: {found})"
-            )
+            raise NeuronsegError(f"{path}: name the movie with --dataset (3-D datasets found: {', '.join(names)})" if names
+                                 else f"{path}: holds no 3-D dataset (frames × rows × columns); name the movie with --dataset")
         dataset = names[0]
     if dataset not in f:
         f.close()
@@ -199,7 +197,8 @@ def _open_zarr(path: Path, dataset: str | None) -> _Reader:
             arrays = [name for name, a in node.arrays() if a.ndim == 3]
             if len(arrays) != 1:
                 raise NeuronsegError(
-                    f"{path}: name the movie with --dataset (3-D arrays found: {', '.join(arrays) or 'none'})"
+                    f"{path}: name the movie with --dataset (3-D arrays found: {', '.join(arrays)})" if arrays
+                    else f"{path}: holds no 3-D array (frames × rows × columns); name the movie with --dataset"
                 )
             dataset = arrays[0]
         try:
