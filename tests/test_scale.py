@@ -111,3 +111,23 @@ def test_tiles_as_dask_tasks(tmp_path, small_recording):
         tiled = segment_movie(movie, "classical", tile_size=48, client=client)
         whole = segment_movie(movie, "classical")
     assert [p.tolist() for p in tiled.rois.pixels] == [p.tolist() for p in whole.rois.pixels]
+
+
+def test_batch_passes_the_frame_rate_and_registration_to_segment(tmp_path, small_recording, monkeypatch):
+    import neuronseg.pipelines.segment as segment
+    from neuronseg.pipelines.batch import run_recording
+
+    seen = {}
+    real = segment.segment_movie
+
+    def spy(movie, *args, **kwargs):
+        seen.update(kwargs)
+        return real(movie, *args, **kwargs)
+
+    monkeypatch.setattr(segment, "segment_movie", spy)
+    tifffile.imwrite(tmp_path / "m.tif", small_recording.movie)
+    (tmp_path / "m.csv").write_text("path,fs,motion\nm.tif,7.5,rigid\n")
+    [rec] = read_manifest(tmp_path / "m.csv")
+    row = run_recording(rec, str(tmp_path / "out"))
+    assert row["status"] == "done", row
+    assert seen["fs"] == 7.5 and seen["motion"] == "rigid"

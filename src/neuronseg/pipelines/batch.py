@@ -37,7 +37,7 @@ class Recording:
 
 def read_manifest(path) -> list[Recording]:
     """Recordings from a CSV (columns ``path``, optional ``name``, ``job``, then options such as
-    ``method``, ``diameter``, ``fs``, ``movie``, ``precision``) or a YAML list of such mappings.
+    ``method``, ``diameter``, ``fs``, ``motion``, ``movie``, ``precision``) or a YAML list of such mappings.
     Relative paths are taken relative to the manifest's folder."""
     path = Path(path)
     if not path.exists():
@@ -120,7 +120,8 @@ def run_recording(rec: Recording, out_root: str) -> dict:
             with open_movie(rec.path, opts.get("dataset")) as movie:
                 truth = read_rois(opts["truth"], movie.frame_shape) if "truth" in opts else None
                 seg = segment_movie(movie, opts.get("method"), ClassicalParams(diameter=_number(opts, "diameter", 11.0)),
-                                    model=opts.get("model"), device=str(opts.get("device", "cpu")))
+                                    model=opts.get("model"), device=str(opts.get("device", "cpu")),
+                                    motion=opts.get("motion"), fs=_number(opts, "fs"))
             summary = write_segmentation(seg, out, rec.path, False, truth, _number(opts, "fs"))
             row["n_rois"] = summary["n_rois"]
         else:

@@ -26,9 +26,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from neuronseg.errors import NeuronsegError
 from neuronseg.io.rois import RoiSet
 from neuronseg.movie.images import flatten_illumination, robust_z
 from neuronseg.movie.summary import Summary
+
+#: smallest cell diameter (px) whose soma filters are defined
+MIN_DIAMETER = 4.0
 
 
 @dataclass
@@ -41,6 +45,12 @@ class ClassicalParams:
     disk_weight: float = 0.8        #: weight of filled-disk evidence against ring evidence
     min_area_fraction: float = 0.3  #: smallest mask, as a fraction of a disk of `diameter`
     max_area_fraction: float = 2.0  #: largest mask, likewise
+
+    def __post_init__(self):
+        # below 4 px the disk filter's surround annulus holds no pixel (measured: undefined up to 3.7)
+        if not self.diameter >= MIN_DIAMETER:
+            raise NeuronsegError(f"--diameter must be at least {MIN_DIAMETER:g} px for the classical method, "
+                                 f"not {self.diameter:g}; upsample smaller cells first")
 
     def as_dict(self) -> dict:
         return asdict(self)
