@@ -31,7 +31,8 @@ from neuronseg.io.rois import RoiSet
 from neuronseg.movie.images import flatten_illumination, robust_z
 from neuronseg.movie.summary import Summary
 
-#: smallest cell diameter (px) whose soma filters are defined
+#: smallest cell diameter (px) whose soma filters are defined: below it the disk filter's
+#: surround annulus holds no pixel (its kernel is undefined up to 3.7 px)
 MIN_DIAMETER = 4.0
 
 
@@ -45,12 +46,6 @@ class ClassicalParams:
     disk_weight: float = 0.8        #: weight of filled-disk evidence against ring evidence
     min_area_fraction: float = 0.3  #: smallest mask, as a fraction of a disk of `diameter`
     max_area_fraction: float = 2.0  #: largest mask, likewise
-
-    def __post_init__(self):
-        # below 4 px the disk filter's surround annulus holds no pixel (measured: undefined up to 3.7)
-        if not self.diameter >= MIN_DIAMETER:
-            raise NeuronsegError(f"--diameter must be at least {MIN_DIAMETER:g} px for the classical method, "
-                                 f"not {self.diameter:g}; upsample smaller cells first")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -90,6 +85,9 @@ def soma_score(mean: np.ndarray, params: ClassicalParams) -> np.ndarray:
     from skimage.feature import match_template
 
     d = params.diameter
+    if not d >= MIN_DIAMETER:   # checked here, where it is used: other methods ignore --diameter
+        raise NeuronsegError(f"--diameter must be at least {MIN_DIAMETER:g} px for the classical method, "
+                             f"not {d:g}; upsample smaller cells first")
     flat = flatten_illumination(mean, 1.5 * d)
     ring = ring_kernel(d)
     shape_match = np.clip(match_template(flat, ring, pad_input=True, mode="reflect"), 0, None)
