@@ -30,6 +30,8 @@ def test_segmentation_round_trips_and_validates(segmented, tmp_path):
     dff = delta_f_over_f(segmented.traces, fs=7.0)
     write_nwb(path, segmented, "sim.tif", fs=7.0, dff=dff)
     assert validate(path=str(path)) == []
+    with pytest.raises(NeuronsegError, match="no imaging series"):   # results, not a movie: said so
+        open_movie(path)
     rois, traces = read_nwb_segmentation(path)
     assert rois.shape == segmented.rois.shape and len(rois) == len(segmented.rois) > 0
     for a, b in zip(rois.pixels, segmented.rois.pixels):

@@ -42,7 +42,9 @@ def nwb_series_dataset(f, path, name: str | None):
     if name is None:
         if len(series) != 1:
             raise NeuronsegError(
-                f"{path}: name the imaging series with --dataset (found: {', '.join(series) or 'none'})"
+                f"{path}: name the imaging series with --dataset (found: {', '.join(series)})" if series
+                else f"{path}: holds no imaging series (TwoPhotonSeries / OnePhotonSeries) to segment; "
+                     "an NWB file of results, such as `segment --nwb` writes, keeps no movie"
             )
         return next(iter(series.values()))
     if name not in series:
