@@ -335,3 +335,14 @@ def test_sigterm_unwinds_and_leaves_no_half_written_output(tmp_path):
         assert list(tmp_path.iterdir()) == []
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_training_refuses_empty_or_cell_free_validation_rectangles(runner, tmp_path):
+    from neuronseg.simulate import simulate
+
+    simulate(frames=30, shape=(64, 64), cells=6, seed=3).save(tmp_path / "sim")
+    for val, message in (("5:1,0:10", "empty rectangle"), ("200:300,0:64", "holds no labelled cell")):
+        r = runner.invoke(cli, ["-q", "train", "disco", "--data", str(tmp_path / "sim"), "-o", str(tmp_path / "m"),
+                                "--val", val, "--epochs", "1"])
+        assert r.exit_code == 2 and message in r.output, r.output
+        assert not (tmp_path / "m").exists()

@@ -310,6 +310,8 @@ def _rect(text):
         c0, c1 = (int(v) for v in cols.split(":"))
     except ValueError:
         raise NeuronsegError(f"'{text}' is not a rectangle ROW0:ROW1,COL0:COL1") from None
+    if not (0 <= r0 < r1 and 0 <= c0 < c1):
+        raise NeuronsegError(f"'{text}' is an empty rectangle: need 0 ≤ ROW0 < ROW1 and 0 ≤ COL0 < COL1")
     return (r0, r1, c0, c1)
 
 

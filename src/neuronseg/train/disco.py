@@ -105,6 +105,9 @@ def load_recording(folder, val_rect=None, exclude_rect=None, label_reach: float 
     labels = rois.to_labels()
     excluded = _rect_mask(labels.shape, exclude_rect)
     val = _rect_mask(labels.shape, val_rect)
+    if val_rect is not None and not labels[val].any():
+        raise NeuronsegError(f"{folder}: the validation rectangle {val_rect} holds no labelled cell "
+                             f"(the field is {labels.shape[0]} × {labels.shape[1]})")
     return Recording(folder.name, movie, labels, movie.mean(axis=0, dtype=np.float64).astype(np.float32),
                      labelled_extent(labels, label_reach), ~(excluded | val), rois)
 
