@@ -120,6 +120,10 @@ def test_partial_labels_leave_unlabelled_cells_out_of_the_loss():
     assert s.known.mean() > 0.3 and s.active[s.known > 0].mean() < 0.2   # the quiet rest: known negatives
     with pytest.raises(NeuronsegError, match="no ROI"):
         sample_from_partial_labels(movie, np.zeros((64, 64), int), FrameFilter(), "empty")
+    for rows, message in (((50, 10), "not a band"), ((0, 8), "not a band"), ((0, 80), "not a band"),
+                          ((40, 64), "hold no labelled ROI")):
+        with pytest.raises(NeuronsegError, match=message):
+            sample_from_partial_labels(movie, labels, FrameFilter(temporal_bin=1), "real", rows=rows)
 
 
 @pytest.fixture(scope="module")

@@ -451,15 +451,16 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
     params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
     with atomic_output_dir(out, overwrite) as tmp:
         with progress_bar(simulated + val_simulated + len(partial), "preparing movies", unit="movie") as tick:
-            # training movies are registered as the model will register them (config.motion)
-            train = simulated_samples(range(100, 100 + simulated), filt, params, motion=motion, progress=tick)
-            val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
+            real = []   # read first, so a bad file or band is refused before minutes of simulation
             for movie_path, labels_path in partial:
                 with open_movie(movie_path) as movie:
                     frames = movie.read(0, movie.n_frames)
                 labels = read_rois(labels_path, frames.shape[1:]).to_labels()
-                train.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
+                real.append(sample_from_partial_labels(frames, labels, filt, movie_path.name, partial_rows))
                 tick(1)
+            # training movies are registered as the model will register them (config.motion)
+            train = simulated_samples(range(100, 100 + simulated), filt, params, motion=motion, progress=tick) + real
+            val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
         with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
             config = OnePhotonConfig(base_width=width, hidden=gru_hidden, filter=filt.to_dict(), motion=motion)
             record = train_onephoton(tmp, train, val, params, config, progress=tick)

@@ -112,6 +112,10 @@ def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams,
                            labels, frame_targets, rec.movie)
 
 
+#: fewest rows of a partly labelled band: the per-frame U-Net halves them four times
+MIN_BAND_ROWS = 16
+
+
 def sample_from_partial_labels(movie: np.ndarray, labels: np.ndarray, filt: FrameFilter, name: str,
                                rows=None) -> OnePhotonSample:
     """A real movie with some of its cells labelled; ``rows = (r0, r1)`` keeps a band of rows
@@ -121,6 +125,13 @@ def sample_from_partial_labels(movie: np.ndarray, labels: np.ndarray, filt: Fram
     labels = np.asarray(labels).astype(np.int32)
     if not labels.any():
         raise NeuronsegError(f"{name}: the labels hold no ROI")
+    if rows is not None:
+        r0, r1 = rows
+        if not 0 <= r0 < r1 <= labels.shape[0] or r1 - r0 < MIN_BAND_ROWS:
+            raise NeuronsegError(f"{name}: rows {r0}–{r1} are not a band of at least {MIN_BAND_ROWS} rows "
+                                 f"inside its {labels.shape[0]}")
+        if not labels[r0:r1].any():
+            raise NeuronsegError(f"{name}: rows {r0}–{r1} hold no labelled ROI")
     frames = normalised_frames(np.asarray(movie), filt)
     if rows is not None:
         frames, labels = frames[:, rows[0]:rows[1]], labels[rows[0]:rows[1]]
