@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from skimage.draw import disk
 
 from neuronseg.cli import cli
+from neuronseg.errors import NeuronsegError
 from neuronseg.io.images import LabelledImage
 from neuronseg.metrics import instance_scores
 from neuronseg.nets.image import ImageConfig, build_image_net, freeze_all_but, layers_in_order, set_train_mode
@@ -192,3 +193,11 @@ def test_training_on_rendered_outlines_uses_both_polarities_and_says_so(tmp_path
     # five images: every 5th is validation, and both renderings of it, never one of each side
     record = train_image_model([_blobs(s) for s in range(5)], tmp_path / "m5", ImageConfig(base_width=4, depth=3), params)
     assert record["val_images"] == ["b4_outline", "b4_outline_inverted"] and record["n_train_images"] == 8
+
+
+def test_a_crop_the_unet_cannot_halve_is_refused_before_training(tmp_path):
+    for crop in (62, 4):   # depth 3 halves twice: crops must be multiples of 4, at least 8
+        with pytest.raises(NeuronsegError, match="--crop must be a multiple of 4"):
+            train_image_model([_blobs(3)], tmp_path / "m", ImageConfig(base_width=4, depth=3),
+                              ImageTrainParams(epochs=1, steps_per_epoch=1, batch_size=1, crop=crop))
+        assert not (tmp_path / "m").exists()

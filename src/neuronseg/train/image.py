@@ -227,6 +227,10 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
         # the architecture comes from the pre-trained model; data-side settings from this run
         config = ImageConfig(**{**config.to_dict(), "base_width": init_cfg.base_width, "depth": init_cfg.depth,
                                 "target": init_cfg.target, "cell_classes": init_cfg.cell_classes})
+    step = 2 ** (config.depth - 1)   # the U-Net halves a crop depth − 1 times and joins the halves back
+    if params.crop % step or params.crop < 2 * step:
+        raise NeuronsegError(f"--crop must be a multiple of {step} px and at least {2 * step} "
+                             f"for a U-Net of depth {config.depth}, not {params.crop}")
     train_items, val_list, split_items = split_validation(items, val_items)
     if params.render_outlines:   # after the split, so both renderings of an image fall on the same side
         train_items, val_list, split_items = (rendered_as_outlines(part, params.seed)
