@@ -201,3 +201,13 @@ def test_a_crop_the_unet_cannot_halve_is_refused_before_training(tmp_path):
             train_image_model([_blobs(3)], tmp_path / "m", ImageConfig(base_width=4, depth=3),
                               ImageTrainParams(epochs=1, steps_per_epoch=1, batch_size=1, crop=crop))
         assert not (tmp_path / "m").exists()
+
+
+def test_segment_image_checks_arrays_as_the_file_readers_do():
+    for array, message in ((np.full((32, 32), np.nan), "NaN"), (np.ones((32, 32)), "constant"),
+                           (np.random.rand(5, 32, 32), "2-D image")):
+        with pytest.raises(NeuronsegError, match=message):
+            segment_image(array)
+    rgb = np.zeros((48, 48, 3), np.uint8)
+    rgb[10:20, 10:20] = 200
+    assert segment_image(rgb).shape == (48, 48)   # colour is averaged, as for files

@@ -83,19 +83,25 @@ def read_image(path) -> np.ndarray:
     Raises :class:`NeuronsegError` for unreadable files, stacks (use ``segment`` for movies),
     non-finite values and constant images.
     """
-    a = np.asarray(_read_array(path))
+    return as_image(_read_array(path), path)
+
+
+def as_image(a, name) -> np.ndarray:
+    """Array ``a`` as a ``(H, W)`` float32 image (colour averaged, alpha dropped), refused with
+    a message naming ``name`` when it is a stack, holds NaN/inf values or is constant."""
+    a = np.asarray(a)
     if a.ndim == 3 and a.shape[-1] in (3, 4):
         a = a[..., :3].astype(np.float32).mean(axis=-1)
     elif a.ndim == 3 and a.shape[0] in (3, 4) and min(a.shape[1:]) > 4:
         a = a[:3].astype(np.float32).mean(axis=0)  # channels-first TIFF
     if a.ndim != 2:
-        raise NeuronsegError(f"{path}: expected a 2-D image (H, W) or a colour image, got shape {a.shape}"
+        raise NeuronsegError(f"{name}: expected a 2-D image (H, W) or a colour image, got shape {a.shape}"
                              + ("; for a movie use `neuronseg segment`" if a.ndim == 3 else ""))
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
-        raise NeuronsegError(f"{path}: the image contains NaN or infinite values")
+        raise NeuronsegError(f"{name}: the image contains NaN or infinite values")
     if a.size == 0 or a.max() == a.min():
-        raise NeuronsegError(f"{path}: the image is constant; there is nothing to segment")
+        raise NeuronsegError(f"{name}: the image is constant; there is nothing to segment")
     return a
 
 

@@ -18,6 +18,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.instances.flows import instances_from_flows
 from neuronseg.instances.postprocess import close_foreground, drop_small, refine_boundaries
 from neuronseg.instances.watershed import instances_from_foreground
+from neuronseg.io.images import as_image
 from neuronseg.nets.image import ImageConfig, build_image_net, network_input, predict
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
@@ -182,9 +183,7 @@ def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class
     >>> labels = segment_image(image, ImageModel.load("nuclei"), diameter=9)  # doctest: +SKIP
     """
     model = model or ImageModel.load()
-    image = np.asarray(image, np.float32)
-    if image.ndim != 2:
-        raise NeuronsegError(f"segment_image takes one (H, W) image, got shape {image.shape}")
+    image = as_image(image, "segment_image")   # the file readers' checks, for arrays too
     scale = choose_scale(model, image, diameter, cell_class)
     outputs = network_outputs(model, image, cell_class, scale, tile_size)
     small = rescale(image, scale) if (refine or (refine is None and model.config.refine)) else None
