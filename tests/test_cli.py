@@ -346,3 +346,10 @@ def test_training_refuses_empty_or_cell_free_validation_rectangles(runner, tmp_p
                                 "--val", val, "--epochs", "1"])
         assert r.exit_code == 2 and message in r.output, r.output
         assert not (tmp_path / "m").exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(runner, tmp_path, movie_file):
+    (tmp_path / "afile").write_text("a file, not a folder")
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "afile" / "out")])
+    assert r.exit_code == 2 and "cannot write" in r.output and "Traceback" not in r.output
+    assert (tmp_path / "afile").read_text() == "a file, not a folder"

@@ -16,12 +16,18 @@ from neuronseg.errors import NeuronsegError
 
 
 def check_writable(out, overwrite: bool = False) -> Path:
-    """Fail early, before any work, when ``out`` exists and may not be replaced."""
+    """Fail early, before any work, when ``out`` exists and may not be replaced, or cannot be
+    written at all (its nearest existing parent is a file or not writable)."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise NeuronsegError(f"{out} already exists; choose another output or pass --overwrite")
     if out.exists() and not out.is_dir():
         raise NeuronsegError(f"{out} exists and is not a folder")
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise NeuronsegError(f"cannot write {out}: {parent} is not a folder this user may write in")
     return out
 
 
@@ -32,8 +38,11 @@ def atomic_output_dir(out, overwrite: bool = False):
     On any exception the temporary folder is removed and ``out`` is left as it was.
     """
     out = check_writable(out, overwrite).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:   # a parent that check_writable could not foresee (a read-only mount, a full disk)
+        raise NeuronsegError(f"cannot write {out}: {exc.strerror or exc}") from None
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); a result folder should not be
