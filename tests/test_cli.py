@@ -353,3 +353,6 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(runner, tmp
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "afile" / "out")])
     assert r.exit_code == 2 and "cannot write" in r.output and "Traceback" not in r.output
     assert (tmp_path / "afile").read_text() == "a file, not a folder"
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "out"), "--fs", "7",
+                            "--nwb", str(tmp_path / "afile" / "x.nwb")])
+    assert r.exit_code == 2 and "cannot write" in r.output and not (tmp_path / "out").exists()

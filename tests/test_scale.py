@@ -131,3 +131,12 @@ def test_batch_passes_the_frame_rate_and_registration_to_segment(tmp_path, small
     row = run_recording(rec, str(tmp_path / "out"))
     assert row["status"] == "done", row
     assert seen["fs"] == 7.5 and seen["motion"] == "rigid"
+
+
+def test_batch_refuses_an_output_it_cannot_write(tmp_path, small_recording):
+    tifffile.imwrite(tmp_path / "m.tif", small_recording.movie)
+    (tmp_path / "m.csv").write_text("path\nm.tif\n")
+    (tmp_path / "afile").write_text("x")
+    for out, message in ((tmp_path / "afile", "is not a folder"), (tmp_path / "afile" / "b", "cannot write")):
+        with pytest.raises(NeuronsegError, match=message):
+            run_batch(read_manifest(tmp_path / "m.csv"), out, workers=1)

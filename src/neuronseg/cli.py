@@ -90,8 +90,8 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
     from neuronseg.traces import activity
 
     check_writable(out, overwrite)  # before any work
-    if nwb_path is not None and nwb_path.exists() and not overwrite:
-        raise NeuronsegError(f"{nwb_path} already exists; choose another file or pass --overwrite")
+    if nwb_path is not None:
+        check_writable(nwb_path, overwrite, is_file=True)
     if suite2p_folder is not None:
         check_writable(suite2p_folder, overwrite)
     if (nwb_path or suite2p_folder) and (not fs or fs <= 0):

@@ -15,14 +15,16 @@ from pathlib import Path
 from neuronseg.errors import NeuronsegError
 
 
-def check_writable(out, overwrite: bool = False) -> Path:
-    """Fail early, before any work, when ``out`` exists and may not be replaced, or cannot be
-    written at all (its nearest existing parent is a file or not writable)."""
+def check_writable(out, overwrite: bool = False, is_file: bool = False) -> Path:
+    """Fail early, before any work, when ``out`` (a folder, or with ``is_file`` a file) exists
+    and may not be replaced, or cannot be written at all (its nearest existing parent is a
+    file or not writable)."""
     out = Path(out)
     if out.exists() and not overwrite:
-        raise NeuronsegError(f"{out} already exists; choose another output or pass --overwrite")
-    if out.exists() and not out.is_dir():
-        raise NeuronsegError(f"{out} exists and is not a folder")
+        raise NeuronsegError(f"{out} already exists; choose another {'file' if is_file else 'output'} "
+                             "or pass --overwrite")
+    if out.exists() and out.is_dir() == is_file:
+        raise NeuronsegError(f"{out} exists and is not a {'file' if is_file else 'folder'}")
     parent = out.absolute().parent
     while not parent.exists():
         parent = parent.parent
@@ -64,10 +66,11 @@ def atomic_output_dir(out, overwrite: bool = False):
 def atomic_output_file(path, overwrite: bool = False):
     """Yield a hidden temporary path beside ``path`` (same suffix, so writers that check it
     are content); on success it replaces ``path``, on any exception it is removed."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise NeuronsegError(f"{path} already exists; choose another file or pass --overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_writable(path, overwrite, is_file=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NeuronsegError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
     try:
         yield tmp
