@@ -504,12 +504,11 @@ def image_segment_cmd(input_path, out, model, cell_class, diameter, refine, tile
     """Segment an image, or every image in a folder: OUT/<stem>_labels.tif (uint16) and OUT/<stem>_overlay.png."""
     from neuronseg.io.images import image_files
     from neuronseg.io.outputs import check_writable
-    from neuronseg.nets.device import torch_device
     from neuronseg.pipelines.image import ImageModel, segment_image_files
 
     check_writable(out, overwrite)
     files = image_files(input_path)
-    loaded = ImageModel.load(model, torch_device(device))
+    loaded = ImageModel.load(model, device)   # the loader checks the device
     refine = "" if refine == "none" else refine
     summary = segment_image_files(files, out, loaded, cell_class, refine, _diameter(diameter), overwrite, tile_size)
     n = sum(im["n_cells"] for im in summary["images"])

@@ -33,6 +33,15 @@ def check_writable(out, overwrite: bool = False, is_file: bool = False) -> Path:
     return out
 
 
+def make_folder(folder: Path, out) -> None:
+    """``folder`` created with its parents, or one message about ``out`` when that fails in a
+    way :func:`check_writable` could not foresee (a read-only mount, a full disk)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NeuronsegError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
 @contextmanager
 def atomic_output_dir(out, overwrite: bool = False):
     """Yield a temporary folder beside ``out``; on success it becomes ``out``.
@@ -40,10 +49,10 @@ def atomic_output_dir(out, overwrite: bool = False):
     On any exception the temporary folder is removed and ``out`` is left as it was.
     """
     out = check_writable(out, overwrite).resolve()
+    make_folder(out.parent, out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    except OSError as exc:   # a parent that check_writable could not foresee (a read-only mount, a full disk)
+    except OSError as exc:
         raise NeuronsegError(f"cannot write {out}: {exc.strerror or exc}") from None
     umask = os.umask(0)
     os.umask(umask)
@@ -67,10 +76,7 @@ def atomic_output_file(path, overwrite: bool = False):
     """Yield a hidden temporary path beside ``path`` (same suffix, so writers that check it
     are content); on success it replaces ``path``, on any exception it is removed."""
     path = check_writable(path, overwrite, is_file=True)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NeuronsegError(f"cannot write {path}: {exc.strerror or exc}") from None
+    make_folder(path.parent, path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
     try:
         yield tmp

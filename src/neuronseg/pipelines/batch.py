@@ -151,13 +151,10 @@ def run_batch(recordings: list[Recording], out, scheduler: str | None = None, wo
     if not log.isEnabledFor(logging.DEBUG):  # Dask's own lines only with --verbose
         for name in ("distributed", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    from neuronseg.io.outputs import check_writable
+    from neuronseg.io.outputs import check_writable, make_folder
 
     out = check_writable(out, overwrite=True)   # a rerun fills in the same folder
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NeuronsegError(f"cannot write {out}: {exc.strerror or exc}") from None
+    make_folder(out, out)
     rows, todo = {}, []
     for rec in recordings:
         if (out / rec.name / "summary.json").exists():

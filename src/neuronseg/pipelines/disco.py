@@ -50,7 +50,6 @@ class DiscoModel:
 
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "DiscoModel":
-        from neuronseg.nets.device import torch_device
         from neuronseg.nets.disco import DiscoConfig, DiscoNet
         from neuronseg.train.checkpoints import load_network
 
@@ -63,7 +62,7 @@ class DiscoModel:
             cfg = DiscoConfig.from_dict(config)
             return DiscoNet(cfg), cfg
 
-        net, cfg, thresholds = load_network(Path(folder) if folder else default_model_dir(), build, torch_device(device))
+        net, cfg, thresholds = load_network(Path(folder) if folder else default_model_dir(), build, device)
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, device)
 
     def pool_for(self, n_frames: int) -> int:

@@ -65,7 +65,6 @@ class OnePhotonModel:
 
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "OnePhotonModel":
-        from neuronseg.nets.device import torch_device
         from neuronseg.nets.onephoton import OnePhotonConfig, OnePhotonNet
         from neuronseg.train.checkpoints import load_network
 
@@ -73,7 +72,7 @@ class OnePhotonModel:
             cfg = OnePhotonConfig.from_dict(config)
             return OnePhotonNet(cfg), cfg
 
-        net, cfg, thresholds = load_network(Path(folder) if folder else WEIGHTS, build, torch_device(device))
+        net, cfg, thresholds = load_network(Path(folder) if folder else WEIGHTS, build, device)
         return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
 
     def registered(self, movie):

@@ -43,7 +43,11 @@ def load_model_files(folder) -> tuple[dict, dict, dict]:
 def load_network(folder, build, device: str = "cpu"):
     """``(net, config, thresholds)`` of a model folder: ``build(config_dict) -> (net, config)``
     makes the network its config.json describes; the weights must fit it exactly. The net is
-    moved to ``device`` and put in eval mode."""
+    moved to ``device`` (checked: a device this machine lacks gets one message) and put in
+    eval mode."""
+    from neuronseg.nets.device import torch_device
+
+    device = torch_device(device)
     state, config, thresholds = load_model_files(folder)
     net, cfg = build(config)
     load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, folder)

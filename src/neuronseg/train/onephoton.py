@@ -112,7 +112,8 @@ def sample_from_simulation(rec, filt: FrameFilter, params: OnePhotonTrainParams,
                            labels, frame_targets, rec.movie)
 
 
-#: fewest rows of a partly labelled band: the per-frame U-Net halves them four times
+#: fewest rows of a partly labelled band: the per-frame U-Net (depth 4) halves them three
+#: times and needs two rows left at the bottom
 MIN_BAND_ROWS = 16
 
 
