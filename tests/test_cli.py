@@ -348,6 +348,18 @@ def test_training_refuses_empty_or_cell_free_validation_rectangles(runner, tmp_p
         assert not (tmp_path / "m").exists()
 
 
+def test_training_takes_several_folders_after_one_data_option(runner, tmp_path):
+    from neuronseg.simulate import simulate
+
+    simulate(frames=30, shape=(64, 64), cells=6, seed=3).save(tmp_path / "sim")
+    (tmp_path / "unlabelled").mkdir()
+    # the second folder is read as training data (and refused for lacking labels), not rejected as an extra argument
+    r = runner.invoke(cli, ["-q", "train", "disco", "--data", str(tmp_path / "sim"), str(tmp_path / "unlabelled"),
+                            "-o", str(tmp_path / "m"), "--epochs", "1"])
+    assert r.exit_code == 2 and "unlabelled: a training folder needs" in r.output, r.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(runner, tmp_path, movie_file):
     (tmp_path / "afile").write_text("a file, not a folder")
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "afile" / "out")])

@@ -337,6 +337,14 @@ def test_cross_fitted_training_calibrates_each_fold(tmp_path):
     assert res.exit_code == 2 and "replaces --val" in res.output
 
 
+def test_train_curate_takes_several_sources_after_one_candidates_option(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(cli, ["train", "curate", "--candidates", str(S2P), str(tmp_path / "empty"),
+                                   "--truth", str(S2P_TRUTH), "-o", str(tmp_path / "m")])
+    assert res.exit_code == 2 and "empty: not a Suite2p plane folder" in res.output, res.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_the_guard_band_keeps_a_validation_cells_neighbours_out_of_training():
     from neuronseg.train.curation import _split
 

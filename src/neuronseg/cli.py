@@ -315,9 +315,16 @@ def _rect(text):
     return (r0, r1, c0, c1)
 
 
+def _more_paths(name: str):
+    """Further paths after a repeatable path option (``--data A B C`` as well as ``--data A --data B``)."""
+    return click.argument(name, nargs=-1, type=click.Path(path_type=Path, exists=True), metavar="[MORE …]")
+
+
 @train.command("disco")
 @click.option("--data", "data_dirs", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
-              help="Folder with a movie (movie.tif, images/, movie.npy …) and regions.json; repeat for more.")
+              help="Folder with a movie (movie.tif, images/, movie.npy …) and regions.json; list or repeat for more "
+                   "(validation uses the first).")
+@_more_paths("more_data")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 of the first recording.")
 @click.option("--exclude", "exclude_rect", default=None,
@@ -336,7 +343,7 @@ def _rect(text):
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 …")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_epoch, batch_size, base_width,
+def train_disco_cmd(data_dirs, more_data, out, val_rect, exclude_rect, epochs, steps_per_epoch, batch_size, base_width,
                     patience, label_reach, extra_inputs, seed, device, resume, overwrite):
     """Train a DISCo model (affinities + foreground) and write OUT/weights.pt, config.json, thresholds.json."""
     from neuronseg.nets.device import torch_device
@@ -349,13 +356,14 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
     params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
                          seed=seed, device=device, val_rect=_rect(val_rect), exclude_rect=_rect(exclude_rect),
                          label_reach=label_reach)
-    summary = train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)), resume=resume)
+    summary = train_disco([*data_dirs, *more_data], out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)), resume=resume)
     click.echo(f"model → {out}  (validation F1 {summary['val_f1_tuned_thresholds']}, {summary['seconds']} s)")
 
 
 @train.command("curate")
 @click.option("--candidates", "sources", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
-              help="Suite2p plane folder, CaImAn .hdf5 or ROI file; repeat for more (validation uses the first).")
+              help="Suite2p plane folder, CaImAn .hdf5 or ROI file; list or repeat for more (validation uses the first).")
+@_more_paths("more_sources")
 @click.option("--truth", required=True, type=click.Path(path_type=Path, exists=True),
               help="Human masks of the recording (regions.json, label TIFF or ImageJ zip).")
 @click.option("--movie", type=click.Path(path_type=Path, exists=True), default=None,
@@ -385,7 +393,7 @@ def train_disco_cmd(data_dirs, out, val_rect, exclude_rect, epochs, steps_per_ep
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects, label_rule, iou, channels, features,
+def train_curate_cmd(sources, more_sources, truth, movie, out, val_rect, folds, exclude_rects, label_rule, iou, channels, features,
                      backbone, width, epochs, ensemble, seed, device, overwrite):
     """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
     from neuronseg.curation.model import read_candidates_for
@@ -399,7 +407,7 @@ def train_curate_cmd(sources, truth, movie, out, val_rect, folds, exclude_rects,
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
                             features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
-    cands = [read_candidates_for(config, s, movie) for s in sources]
+    cands = [read_candidates_for(config, s, movie) for s in (*sources, *more_sources)]
     truth_rois = read_rois(truth, cands[0].rois.shape)
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
                                  label_iou=iou, val_rect=_rect(val_rect),
