@@ -94,7 +94,7 @@ def segment(input_path, out, method, model, device, dataset, diameter, truth, nw
         check_writable(nwb_path, overwrite, is_file=True)
     if suite2p_folder is not None:
         check_writable(suite2p_folder, overwrite)
-    if (nwb_path or suite2p_folder) and (not fs or fs <= 0):
+    if (nwb_path or suite2p_folder) and not fs:   # click already refuses fs ≤ 0
         raise NeuronsegError("--nwb and --suite2p-folder need the frame rate: pass --fs HZ")
     with open_movie(input_path, dataset) as movie:
         log.info(f"{input_path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")

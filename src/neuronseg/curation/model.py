@@ -66,6 +66,7 @@ class CurationModel:
     def load(cls, folder=None, device: str = "cpu") -> "CurationModel":
         from neuronseg.train.checkpoints import load_model_files, load_weights
 
+        target = torch_device(device)   # checked once, before any file is read (as load_network does)
         folder = Path(folder) if folder else default_model_dir()
         if not (folder / "weights.pt").exists() and folder == default_model_dir():
             raise NeuronsegError("no curation model is shipped with this install; pass --model DIR")
@@ -77,7 +78,7 @@ class CurationModel:
             net = CurationNet(cfg)
             prefix = f"{k}."
             load_weights(net, {key[len(prefix):]: v for key, v in state.items() if key.startswith(prefix)}, folder)
-            nets.append(net.to(torch_device(device)).eval())
+            nets.append(net.to(target).eval())
         if "platt" not in calibration or "curve" not in calibration:
             raise NeuronsegError(f"{folder}: thresholds.json lacks the calibration (platt, curve)")
         groups = int(config.get("groups", 1))
