@@ -19,7 +19,8 @@ labelled cell, that pass the same test; unlabelled cells there count against it 
 The other side of the bound: cells the labels lack. The classical segmenter (no training,
 so no label has shaped it) proposes ROIs; those whose centre lies ≥ 8 px from every
 labelled centre and that touch no labelled pixel, yet pass *both* tests (a transient and
-soma evidence: stricter than the one test a labelled cell needs) and reach ΔF/F ``--peak``
+soma evidence, which every classical ROI has since its seeds need it: stricter than the one
+test a labelled cell needs) and reach ΔF/F ``--peak``
 (99.5th percentile; a lone 4-SD event on a noisy trace is not enough to call it a cell: by eye,
 most of those below 1.0 are doubtful), are counted as `unlabelled_cells`. A method that found exactly the labelled cells with evidence plus those
 would score `f1_perfect_detector` against the labels: the most that finding what the movie
@@ -37,6 +38,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from neuronseg.io.movies import open_movie
 from neuronseg.io.rois import read_regions_json
@@ -115,7 +117,8 @@ def main():
     # the classical segmenter's ROIs: which are away from every label, and which show both kinds of evidence
     dff, found_raster = activity(found.traces, found.neuropil, FS)
     label_map = truth.to_labels().ravel()
-    distance = np.sqrt(((found.rois.centers()[:, None, :] - truth.centers()[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    centres = found.rois.centers()
+    distance, _ = cKDTree(truth.centers()).query(centres)
     away = (distance >= AWAY_PX) & np.array([not label_map[p].any() for p in found.rois.pixels])
     peak = np.percentile(dff, 99.5, axis=1)
     strong = found_raster.any(axis=1) & (peak >= args.peak) & np.array([score[p].max() > args.score for p in found.rois.pixels])
@@ -124,15 +127,15 @@ def main():
     for name, rect, sel in (("held_out", HELD_OUT, held), ("validation", VALIDATION, val), ("training", None, ~held & ~val)):
         n, lost = int(sel.sum()), int((sel & ~active & ~visible).sum())
         recall = 1 - lost / max(n, 1)
-        inside = in_rect(found.rois.centers(), rect) if rect else ~in_rect(found.rois.centers(), HELD_OUT) & ~in_rect(found.rois.centers(), VALIDATION)
+        inside = in_rect(centres, rect) if rect else ~in_rect(centres, HELD_OUT) & ~in_rect(centres, VALIDATION)
         extra = int((inside & away & strong).sum())
         line[name] = {"labelled": n, "active": int((sel & active).sum()), "visible": int((sel & visible).sum()),
                       "neither": lost, "recall_ceiling": round(recall, 3),
                       "f1_ceiling_at_precision_1": round(2 * recall / (1 + recall), 3),
                       "unlabelled_cells": extra,
                       "f1_perfect_detector": round(2 * (n - lost) / (2 * (n - lost) + lost + extra), 3)}
-    if args.picture:
-        cells = in_rect(found.rois.centers(), HELD_OUT) & away & strong
+    cells = in_rect(centres, HELD_OUT) & away & strong
+    if args.picture and cells.any():
         draw_cells(args.picture, found.summary, truth, found.rois.subset(cells), dff[cells])
     print(json.dumps(line))
 
