@@ -345,16 +345,58 @@ def test_train_curate_takes_several_sources_after_one_candidates_option(tmp_path
     assert not (tmp_path / "m").exists()
 
 
+def test_train_curate_pairs_truths_and_movies_with_their_sources(tmp_path):
+    other = tmp_path / "other_regions.json"        # a second recording's masks (a copy stands in for it)
+    shutil.copy(S2P_TRUTH, other)
+    args = ["train", "curate", "--candidates", str(S2P), str(S2P), "--label", "centre", "--features", "",
+            "--epochs", "1", "--ensemble", "1", "--width", "4", "--val", "0:48,0:128"]
+    res = CliRunner().invoke(cli, args + ["--truth", str(S2P_TRUTH), "--truth", str(other), "-o", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "m" / "training.json").read_text())
+    assert summary["recordings"] == [0, 1]
+    # the second recording trains whole: more training candidates than the same files as one recording
+    res = CliRunner().invoke(cli, args + ["--truth", str(S2P_TRUTH), "-o", str(tmp_path / "one")])
+    one = json.loads((tmp_path / "one" / "training.json").read_text())
+    assert one["recordings"] == [0, 0]
+    assert summary["folds"][0]["train_candidates"] > one["folds"][0]["train_candidates"]
+    res = CliRunner().invoke(cli, args + ["--truth", str(S2P_TRUTH)] * 3 + ["-o", str(tmp_path / "bad")])
+    assert res.exit_code == 2 and "--truth is given 3 times for 2 candidate sources" in res.output, res.output
+    assert not (tmp_path / "bad").exists()
+
+
 def test_the_guard_band_keeps_a_validation_cells_neighbours_out_of_training():
     from neuronseg.train.curation import _split
 
     centres = np.array([[10, 5], [10, 18], [10, 25], [10, 40]], float)   # validation strip: cols 20–30
     part = {"x": np.arange(4)[:, None], "f": np.zeros((4, 0)), "y": np.array([1, 1, 1, 0], bool),
-            "centres": centres, "use": np.ones(4, bool)}
+            "centres": centres, "use": np.ones(4, bool), "first": True}
     train, val = _split([part], (0, 64, 20, 30), guard=0)
     assert val["x"].ravel().tolist() == [2] and train["x"].ravel().tolist() == [0, 1, 3]
     train, val = _split([part], (0, 64, 20, 30), guard=12)
     assert val["x"].ravel().tolist() == [2] and train["x"].ravel().tolist() == [0]   # 18 and 40 are < 12 px away
+
+
+def test_rectangles_bind_only_the_first_recording():
+    from neuronseg.train.curation import CurationTrainParams, _prepare, _split, in_rect
+
+    cands = read_suite2p_plane(S2P)
+    truth = read_regions_json(S2P_TRUTH, cands.rois.shape)
+    centres = weighted_centres(cands.rois)
+    val_rect, exclude = (0, 48, 0, 128), (48, 96, 0, 40)
+    params = CurationTrainParams(label_rule="centre", exclude_rects=(exclude,))
+    config = CurationConfig(features=[], width=4)
+    # two runs of one recording, then a second recording (here the same files stand in for it)
+    prepared = _prepare([(cands, truth)] * 3, config, params, recordings=[0, 0, 1])
+    excluded, in_val = in_rect(centres, exclude), in_rect(centres, val_rect)
+    assert [p["first"] for p in prepared] == [True, True, False]
+    assert (prepared[0]["use"] == ~excluded).all() and (prepared[1]["use"] == ~excluded).all()
+    assert prepared[2]["use"].all()                       # another field: the test part is not its
+    train, val = _split(prepared, val_rect, guard=0)
+    n_first = int((~excluded & ~in_val).sum())
+    assert len(val["y"]) == int((in_val & ~excluded).sum())   # the first source's validation part only
+    assert len(train["y"]) == 2 * n_first + len(cands)     # the second recording trains whole
+    with pytest.raises(ValueError, match="2 recording ids for 3 sources"):
+        _prepare([(cands, truth)] * 3, config, params, recordings=[0, 1])
 
 
 def test_training_refuses_too_few_cells(tmp_path):

@@ -320,6 +320,16 @@ def _more_paths(name: str):
     return click.argument(name, nargs=-1, type=click.Path(path_type=Path, exists=True), metavar="[MORE …]")
 
 
+def _per_source(values, sources, option: str) -> list:
+    """``values`` given once for all ``sources`` (or not at all: None each), or once per source."""
+    if len(values) <= 1:
+        return [values[0] if values else None] * len(sources)
+    if len(values) != len(sources):
+        raise NeuronsegError(f"{option} is given {len(values)} times for {len(sources)} candidate sources: "
+                             "give it once for all, or once per source in the same order")
+    return list(values)
+
+
 @train.command("disco")
 @click.option("--data", "data_dirs", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
               help="Folder with a movie (movie.tif, images/, movie.npy …) and regions.json; list or repeat for more "
@@ -364,11 +374,12 @@ def train_disco_cmd(data_dirs, more_data, out, val_rect, exclude_rect, epochs, s
 @click.option("--candidates", "sources", multiple=True, required=True, type=click.Path(path_type=Path, exists=True),
               help="Suite2p plane folder, CaImAn .hdf5 or ROI file; list or repeat for more (validation uses the first).")
 @_more_paths("more_sources")
-@click.option("--truth", required=True, type=click.Path(path_type=Path, exists=True),
-              help="Human masks of the recording (regions.json, label TIFF or ImageJ zip).")
-@click.option("--movie", type=click.Path(path_type=Path, exists=True), default=None,
+@click.option("--truth", "truths", required=True, multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Human masks of the recording (regions.json, label TIFF or ImageJ zip). For several recordings "
+                   "repeat it, once per candidate source in the same order (sources of one recording name the same file).")
+@click.option("--movie", "movies", multiple=True, type=click.Path(path_type=Path, exists=True),
               help="The recording: for image crop channels, images the tool does not keep "
-                   "(CaImAn: correlation, max), traces of ROI files.")
+                   "(CaImAn: correlation, max), traces of ROI files. Once for all sources, or once per source.")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--val", "val_rect", default=None, help="Validation rectangle ROW0:ROW1,COL0:COL1 (default: right quarter).")
 @click.option("--folds", type=COUNT, default=1, show_default=True,
@@ -393,9 +404,13 @@ def train_disco_cmd(data_dirs, more_data, out, val_rect, exclude_rect, epochs, s
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
-def train_curate_cmd(sources, more_sources, truth, movie, out, val_rect, folds, exclude_rects, label_rule, iou, channels, features,
-                     backbone, width, epochs, ensemble, seed, device, overwrite):
-    """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration)."""
+def train_curate_cmd(sources, more_sources, truths, movies, out, val_rect, folds, exclude_rects, label_rule, iou, channels,
+                     features, backbone, width, epochs, ensemble, seed, device, overwrite):
+    """Train a curation model on candidates labelled by human masks; writes OUT (weights, calibration).
+
+    Candidates of several recordings train one model when each source gets its own --truth
+    (and --movie); --val, --folds and --exclude are drawn on the first source's recording.
+    """
     from neuronseg.curation.model import read_candidates_for
     from neuronseg.io.outputs import check_writable
     from neuronseg.io.rois import read_rois
@@ -407,12 +422,17 @@ def train_curate_cmd(sources, more_sources, truth, movie, out, val_rect, folds, 
     check_writable(out, overwrite)
     config = CurationConfig(channels=[c.strip() for c in channels.split(",") if c.strip()],
                             features=[f.strip() for f in features.split(",") if f.strip()], backbone=backbone, width=width)
-    cands = [read_candidates_for(config, s, movie) for s in (*sources, *more_sources)]
-    truth_rois = read_rois(truth, cands[0].rois.shape)
+    sources = (*sources, *more_sources)
+    truths, movies = _per_source(truths, sources, "--truth"), _per_source(movies, sources, "--movie")
+    cands = [read_candidates_for(config, s, m) for s, m in zip(sources, movies)]
+    # sources that name the same masks are one recording (several tools' runs on one movie)
+    truths = [t.resolve() for t in truths]
+    masks = {t: read_rois(t, c.rois.shape) for t, c in zip(truths, cands)}
+    recordings = [list(masks).index(t) for t in truths]
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
                                  label_iou=iou, val_rect=_rect(val_rect),
                                  exclude_rects=tuple(_rect(r) for r in exclude_rects), folds=folds)
-    summary = train_curation([(c, truth_rois) for c in cands], out, params, config, overwrite)
+    summary = train_curation([(c, masks[t]) for c, t in zip(cands, truths)], out, params, config, overwrite, recordings)
     click.echo(f"model → {out}  (validation average precision {summary['val_average_precision']}, {summary['seconds']} s)")
 
 

@@ -5,6 +5,11 @@ centre lies in the validation rectangle validate (other sources' candidates ther
 dropped), those in an excluded rectangle are never touched, the rest train. Only then is
 the minority class multiplied by rotations and flips until the classes balance.
 
+Sources may come from several recordings (each with its own human masks). The rectangles
+(validation, folds, exclusions) are drawn on the first recording, so they bind only the
+sources of that recording; every usable candidate of the other recordings trains, since
+none of them sits on a validated cell.
+
 With ``folds`` > 1 the field is cross-fitted instead: it is cut into that many vertical
 strips, each strip in turn validates a network ensemble trained on the others, every
 ensemble is Platt-calibrated on its own strip, and the threshold for a target precision
@@ -107,18 +112,23 @@ def balance_by_symmetry(crops, feats, labels):
     return np.concatenate(xs), np.concatenate(fs), np.concatenate(ys)
 
 
-def _prepare(sources, config, params) -> list[dict]:
-    """Per source: crops, trace features, labels, centres and which candidates may be used."""
+def _prepare(sources, config, params, recordings=None) -> list[dict]:
+    """Per source: crops, trace features, labels, centres, which candidates may be used, and
+    whether it shares the first recording's field (``first``: the rectangles bind it)."""
+    recordings = [0] * len(sources) if recordings is None else list(recordings)
+    if len(recordings) != len(sources):
+        raise ValueError(f"{len(recordings)} recording ids for {len(sources)} sources")
     prepared = []
-    for cands, truth in sources:
+    for (cands, truth), recording in zip(sources, recordings):
         labels = label_candidates(cands.rois, truth, params.label_rule, params.label_iou)
         centres = weighted_centres(cands.rois)
+        first = recording == recordings[0]
         use = np.ones(len(cands), bool)
-        for rect in params.exclude_rects:
+        for rect in params.exclude_rects if first else ():
             use &= ~in_rect(centres, rect)
         crops, feats = network_inputs(cands, config)
         feats = np.zeros((len(cands), 0), np.float32) if feats is None else feats
-        prepared.append({"x": crops, "f": feats, "y": labels, "centres": centres, "use": use})
+        prepared.append({"x": crops, "f": feats, "y": labels, "centres": centres, "use": use, "first": first})
         log.info(f"{cands.path}: {len(cands)} candidates, {int(labels.sum())} cells, {int(use.sum())} usable")
     return prepared
 
@@ -129,14 +139,15 @@ def _split(prepared, val_rect, guard: int = 0) -> tuple[dict, dict]:
     Validation is the first source's usable candidates in ``val_rect``; other sources'
     candidates there sit on the same cells and are dropped, not trained on. So are all
     candidates within ``guard`` px of the rectangle: fragments of a cell that straddles its
-    edge would otherwise train the model that is validated on that cell.
+    edge would otherwise train the model that is validated on that cell. Sources of other
+    recordings (``first`` False) train whole.
     """
     r0, r1, c0, c1 = val_rect
     near = (r0 - guard, r1 + guard, c0 - guard, c1 + guard)
     train, val = {"x": [], "f": [], "y": []}, {"x": [], "f": [], "y": []}
     for i, p in enumerate(prepared):
         in_val = in_rect(p["centres"], val_rect) & p["use"]
-        trains = p["use"] & ~in_rect(p["centres"], near)
+        trains = p["use"] & ~in_rect(p["centres"], near) if p["first"] else p["use"]
         for part, m in ((train, trains), (val, in_val if i == 0 else np.zeros_like(in_val))):
             for k in part:
                 part[k].append(p[k][m])
@@ -191,19 +202,23 @@ def train_network(config, params, train, val, seed: int, device) -> tuple[Curati
 
 
 def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: CurationTrainParams,
-                   config: CurationConfig | None = None, overwrite: bool = False) -> dict:
+                   config: CurationConfig | None = None, overwrite: bool = False, recordings=None) -> dict:
     """Train, calibrate on validation, and write a model folder ``out``.
 
     Parameters
     ----------
     sources : list of (Candidates, RoiSet)
         Candidates with the human masks of their recording; validation comes from the first.
+    recordings : list of int, optional
+        Per source, the recording it comes from (sources of one recording share its cells and
+        field). Default: all from one recording. The rectangles of ``params`` bind only the
+        first source's recording; the other recordings train whole.
     """
     config = copy.deepcopy(config) if config else CurationConfig()
     device = torch_device(params.device)
     shape = sources[0][0].rois.shape
     t0 = time.perf_counter()
-    prepared = _prepare(sources, config, params)
+    prepared = _prepare(sources, config, params, recordings)
     if params.folds > 1:
         first = prepared[0]
         rects = fold_rects(shape, params.folds, first["centres"][first["use"] & first["y"], 1])
@@ -248,6 +263,7 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
     summary = {
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
         "sources": [str(c.path) for c, _ in sources],
+        "recordings": list(recordings) if recordings is not None else [0] * len(sources),
         "folds": counts,
         "val_average_precision": calibration["val_average_precision"],
         "seconds": round(time.perf_counter() - t0, 1),
