@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from neuronseg.io.movies import open_movie
 from neuronseg.io.rois import read_regions_json
+from neuronseg.metrics import NEUROFINDER_THRESHOLD
 from neuronseg.pipelines.classical import ClassicalParams, soma_score
 from neuronseg.pipelines.segment import segment_movie
 from neuronseg.train.curation import in_rect
@@ -52,6 +53,12 @@ FS = 7.0
 AWAY_PX = 8.0                      # an unlabelled ROI's centre is at least this far from every labelled one
 HELD_OUT = (128, 256, 0, 256)      # as benchmarks/disco_neurofinder.py
 VALIDATION = (0, 256, 256, 320)    # the --val strip of the DISCo training recipe
+PARTS = (("held_out", HELD_OUT), ("validation", VALIDATION), ("training", None))   # None: the rest
+
+
+def in_part(centres: np.ndarray, rect) -> np.ndarray:
+    """Which ``(row, col)`` centres lie in ``rect``, or (None) in neither the held-out quarter nor the strip."""
+    return in_rect(centres, rect) if rect else ~in_rect(centres, HELD_OUT) & ~in_rect(centres, VALIDATION)
 
 
 def visible_by_chance(score: np.ndarray, truth, threshold: float, draws: int = 2000, seed: int = 0) -> float:
@@ -103,14 +110,13 @@ def main():
         rings = neuropil_rois(truth)
         traces = extract_traces(movie.chunks(), truth, movie.n_frames)
         neuropil = extract_traces(movie.chunks(), rings, movie.n_frames)
-        mean = movie.read(0, movie.n_frames).mean(axis=0, dtype=np.float64)
-        found = segment_movie(movie, "classical", fs=FS)
+        found = segment_movie(movie, "classical", fs=FS)   # its summary pass gives the mean image too
+    mean = found.summary.mean
     _, raster = activity(traces, neuropil, FS)
     active = raster.any(axis=1)
     score = soma_score(mean, ClassicalParams()).ravel()
     visible = np.array([score[p].max() > args.score for p in truth.pixels])
     chance = visible_by_chance(score.reshape(mean.shape), truth, args.score)
-    held, val = in_rect(truth.centers(), HELD_OUT), in_rect(truth.centers(), VALIDATION)
     line = {"frames": int(raster.shape[1]), "fs": FS, "soma_score": args.score, "peak_dff": args.peak,
             "visible_by_chance": round(chance, 3)}
 
@@ -123,18 +129,19 @@ def main():
     peak = np.percentile(dff, 99.5, axis=1)
     strong = found_raster.any(axis=1) & (peak >= args.peak) & np.array([score[p].max() > args.score for p in found.rois.pixels])
     most_active = np.argsort(-peak)[:args.top]
-    line["most_active_rois"] = {"n": len(most_active), "labelled": int((distance[most_active] < 5).sum())}
-    for name, rect, sel in (("held_out", HELD_OUT, held), ("validation", VALIDATION, val), ("training", None, ~held & ~val)):
+    line["most_active_rois"] = {"n": len(most_active),
+                                "labelled": int((distance[most_active] < NEUROFINDER_THRESHOLD).sum())}
+    for name, rect in PARTS:
+        sel = in_part(truth.centers(), rect)
         n, lost = int(sel.sum()), int((sel & ~active & ~visible).sum())
         recall = 1 - lost / max(n, 1)
-        inside = in_rect(centres, rect) if rect else ~in_rect(centres, HELD_OUT) & ~in_rect(centres, VALIDATION)
-        extra = int((inside & away & strong).sum())
+        extra = int((in_part(centres, rect) & away & strong).sum())
         line[name] = {"labelled": n, "active": int((sel & active).sum()), "visible": int((sel & visible).sum()),
                       "neither": lost, "recall_ceiling": round(recall, 3),
                       "f1_ceiling_at_precision_1": round(2 * recall / (1 + recall), 3),
                       "unlabelled_cells": extra,
                       "f1_perfect_detector": round(2 * (n - lost) / (2 * (n - lost) + lost + extra), 3)}
-    cells = in_rect(centres, HELD_OUT) & away & strong
+    cells = in_part(centres, HELD_OUT) & away & strong
     if args.picture and cells.any():
         draw_cells(args.picture, found.summary, truth, found.rois.subset(cells), dff[cells])
     print(json.dumps(line))

@@ -427,7 +427,10 @@ def train_curate_cmd(sources, more_sources, truths, movies, out, val_rect, folds
     cands = [read_candidates_for(config, s, m) for s, m in zip(sources, movies)]
     # sources that name the same masks are one recording (several tools' runs on one movie)
     truths = [t.resolve() for t in truths]
-    masks = {t: read_rois(t, c.rois.shape) for t, c in zip(truths, cands)}
+    masks = {}
+    for t, c in zip(truths, cands):   # each file read once, however many sources share it
+        if t not in masks:
+            masks[t] = read_rois(t, c.rois.shape)
     recordings = [list(masks).index(t) for t in truths]
     params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
                                  label_iou=iou, val_rect=_rect(val_rect),
