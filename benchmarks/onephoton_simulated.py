@@ -7,7 +7,8 @@ Truth = the cells whose ΔF/F reached 0.5 at least once (the method finds *activ
 Three paths share the same per-frame U-Net: the ConvGRU's active map, and the max and the
 mean over frames of the per-frame probabilities (the paper's baselines), each cut by its own
 threshold and local-contrast margin tuned on the validation movies, then closing, watershed
-and size filter.
+and size filter. The active path's ROIs are then redrawn by the model's outline U-Net, if it
+has one (`active`); `active_no_outline` is the same path without it (the GRU head's own shapes).
 Reported per path: Neurofinder F1 / precision / recall and pixel Dice / IoU / precision /
 recall of the union of the ROIs against the truth masks, averaged over movies; and for the
 GRU path the whole `segment_movie` (which also drops ROIs whose trace shows no event).
@@ -42,16 +43,18 @@ SEEDS = (300, 301, 302, 303, 304)
 def scores_on_simulations(model, seeds, motion: float = 1.0, whole_segment: bool = True) -> dict:
     """Per path (the three maps, and ``segment_movie`` when ``whole_segment``): Neurofinder F1 /
     precision / recall and pixel Dice / IoU / precision / recall, averaged over the movies."""
-    rows = {k: [] for k in ("active", "max", "mean") + (("segment_movie",) if whole_segment else ())}
+    rows = {k: [] for k in ("active", "active_no_outline", "max", "mean") + (("segment_movie",) if whole_segment else ())}
     for seed in seeds:
         rec = simulate(frames=400, shape=(128, 128), cells=40, seed=seed, onephoton=True, motion=motion)
         truth = rec.rois.subset(active_cells(rec))
         truth_mask = truth.to_labels() > 0
         movie = movie_from_array(rec.movie)
         maps = model.predict(model.registered(movie))
-        for key in ("active", "max", "mean"):
-            labels = model.instances(getattr(maps, key), key=key)
-            rows[key].append((neurofinder_scores(truth, RoiSet.from_labels(labels)), pixel_scores(truth_mask, labels)))
+        paths = {"active": (maps.active, "active", maps.outline), "active_no_outline": (maps.active, "active", None),
+                 "max": (maps.max, "max", None), "mean": (maps.mean, "mean", None)}
+        for name, (probability, key, outline) in paths.items():
+            labels = model.instances(probability, key=key, outline=outline)
+            rows[name].append((neurofinder_scores(truth, RoiSet.from_labels(labels)), pixel_scores(truth_mask, labels)))
         if whole_segment:
             seg = segment_movie(movie, "onephoton", model=model, fs=rec.fs)
             rows["segment_movie"].append((neurofinder_scores(truth, seg.rois), pixel_scores(truth_mask, seg.rois.to_labels())))

@@ -342,7 +342,7 @@ def test_cli_train_onephoton_passes_the_unet_width_to_the_model(tmp_path, monkey
 
     seen = {}
 
-    def fake_train(out, train, val, params, config, progress=None):
+    def fake_train(out, train, val, params, config, progress=None, outline=None, base=None):
         seen["config"] = config
         return {"validation_f1": {"active": 0.0, "max": 0.0, "mean": 0.0}}
 
@@ -352,3 +352,73 @@ def test_cli_train_onephoton_passes_the_unet_width_to_the_model(tmp_path, monkey
                                    "--gru-hidden", "6"])
     assert res.exit_code == 0, res.output
     assert seen["config"].base_width == 12 and seen["config"].hidden == 6
+
+
+def test_outline_redraws_the_rims_of_the_rois_but_never_which_cells_are_found():
+    from neuronseg.pipelines.onephoton import reshape_by_outline
+
+    yy, xx = np.mgrid[:64, :64]
+    disc = lambda r, c, radius: (yy - r) ** 2 + (xx - c) ** 2 <= radius ** 2
+    labels = np.zeros((64, 64), np.int32)
+    labels[disc(15, 15, 5)] = 1          # drawn too tight: its outline is wider
+    labels[disc(15, 45, 5)] = 2          # drawn too wide: its outline is tighter
+    labels[disc(45, 15, 5)] = 3          # the outline does not see it
+    outline = np.zeros((64, 64), np.float32)
+    outline[disc(15, 15, 7)] = 0.9
+    outline[disc(15, 45, 4)] = 0.9
+    outline[disc(45, 45, 6)] = 0.9       # a cell the active map did not find
+    out = reshape_by_outline(labels, outline, cut=0.5, grow=3, min_size=30)
+    np.testing.assert_array_equal(out == 1, disc(15, 15, 7))
+    np.testing.assert_array_equal(out == 2, disc(15, 45, 4))
+    np.testing.assert_array_equal(out == 3, labels == 3)             # too little outline: its own shape
+    assert set(np.unique(out)) == {0, 1, 2, 3} and not out[disc(45, 45, 6)].any()
+    # a growth of 1 px reaches only 1 px past the ROI
+    np.testing.assert_array_equal(reshape_by_outline(labels, outline, 0.5, 1, 30) == 1, disc(15, 15, 7) & disc(15, 15, 6))
+    # touching ROIs share the outline between them by distance, no pixel to both
+    pair = np.zeros((64, 64), np.int32)
+    pair[20:30, 10:20], pair[20:30, 22:32] = 1, 2
+    grown = reshape_by_outline(pair, np.ones((64, 64), np.float32), 0.5, 2, 30)
+    assert (grown[25, 20] == 1) and (grown[25, 21] == 2) and grown[25, 34] == 0
+
+
+def test_outline_stage_trains_on_a_trained_model_without_touching_its_stages(tiny_model, onephoton_recording, tmp_path):
+    from neuronseg.nets.onephoton import OnePhotonConfig
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+    from neuronseg.pipelines.segment import segment_movie
+
+    base, _ = tiny_model
+    filt = FrameFilter(temporal_bin=2)
+    params = OnePhotonTrainParams(outline_steps=6, outline_crop=32, outline_batch=2)
+    fresh = [sample_from_simulation(simulate(frames=60, shape=(48, 48), cells=6, seed=9, onephoton=True), filt, params, "sim9")]
+    val = [sample_from_simulation(simulate(frames=60, shape=(48, 48), cells=6, seed=8, onephoton=True), filt, params, "val")]
+    with pytest.raises(NeuronsegError, match="outline U-Net needs simulated movies"):
+        train_onephoton(tmp_path / "none", [], val, params, OnePhotonConfig(outline_width=4), base=base)
+    record = train_onephoton(tmp_path / "m", [], val, params, OnePhotonConfig(outline_width=4), outline=fresh, base=base)
+    assert record["outline"] == ["sim9"] and record["base"] == str(base) and len(record["outline_loss"]) == 0  # < 100 steps
+    before, after = (torch.load(d / "weights.pt", weights_only=True) for d in (base, tmp_path / "m"))
+    assert {k for k in after if not k.startswith("outline.")} == set(before)
+    assert all(torch.equal(before[k], after[k]) for k in before)          # stages 1 and 2 as they were
+    model = OnePhotonModel.load(tmp_path / "m")
+    assert model.config.outline_width == 4 and model.config.base_width == 4     # the rest of the base's config
+    thresholds = json.loads((tmp_path / "m" / "thresholds.json").read_text())
+    assert 0 < thresholds["outline_cut"] < 1 and thresholds["outline_grow"] in (0, 1, 2, 3)
+    assert "Stage 3 (outline U-Net, width 4)" in (tmp_path / "m" / "MODEL_CARD.md").read_text()
+    movie = movie_from_array(onephoton_recording.movie)
+    whole, chunked = model.predict(movie, chunk=80), model.predict(movie, chunk=14)
+    assert whole.outline.shape == (64, 64) and 0 <= whole.outline.min() and whole.outline.max() <= 1
+    np.testing.assert_allclose(whole.outline, chunked.outline, atol=1e-4)   # the summary streams too
+    assert OnePhotonModel.load(base).predict(movie).outline is None         # a model without one: no outline
+    seg = segment_movie(movie, "onephoton", model=model)
+    expected = model.instances(whole.active, outline=whole.outline)
+    assert len(seg.rois) <= int(expected.max())
+
+
+def test_cli_train_onephoton_from_a_model_needs_outline_movies(tmp_path):
+    from click.testing import CliRunner
+
+    from neuronseg.cli import cli
+    from neuronseg.pipelines.onephoton import WEIGHTS
+
+    res = CliRunner().invoke(cli, ["-q", "train", "onephoton", "-o", str(tmp_path / "m"), "--from", str(WEIGHTS)])
+    assert res.exit_code == 2 and "--outline-simulated" in res.output
+    assert not (tmp_path / "m").exists()

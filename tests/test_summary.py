@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from neuronseg import NeuronsegError
-from neuronseg.movie.summary import NeighbourCorrelation, summarize
+from neuronseg.movie.summary import NeighbourCorrelation, StreamingSummary, summarize
 
 
 def _chunks(movie, sizes):
@@ -87,3 +87,17 @@ def test_summary_does_not_depend_on_the_chunk_length():
     for other in results[1:]:
         np.testing.assert_allclose(other.correlation, results[0].correlation, atol=1e-5)
         np.testing.assert_allclose(other.mean, results[0].mean, rtol=1e-6)
+
+
+def test_streaming_summary_of_filtered_frames_equals_the_summary_of_the_whole_stack(rng):
+    """Every image over the same frames (no binning), whatever the chunks."""
+    frames = rng.normal(size=(45, 10, 12)).astype(np.float32)
+    frames[:, 3:6, 4:8] += rng.normal(size=(45, 1, 1)).astype(np.float32) * 3   # a correlated patch
+    acc = StreamingSummary((10, 12))
+    for _, chunk in _chunks(frames, [4, 30, 11]):
+        acc.update(chunk)
+    got, whole = acc.result(), summarize(_chunks(frames, [45]), (10, 12))
+    assert got.n_frames == 45
+    for name in ("mean", "max", "std", "correlation"):
+        np.testing.assert_allclose(getattr(got, name), getattr(whole, name), atol=1e-5)
+    assert got.correlation[3:6, 4:8].mean() > got.correlation[0].mean() + 0.3

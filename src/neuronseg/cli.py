@@ -460,11 +460,20 @@ def train_curate_cmd(sources, more_sources, truths, movies, out, val_rect, folds
 @click.option("--motion", type=click.Choice(["none", "rigid", "piecewise", "flow"]), default="none", show_default=True,
               help="Registration of the training movies, before tuning the cuts, and by `segment` with this model (for raw, "
                    "moving movies; a movie that is already registered or ΔF-normalised gains nothing).")
+@click.option("--outline-simulated", type=int, default=0, show_default=True,
+              help="Fresh simulated movies (seeds 500, 501, …) for an outline U-Net that redraws the rims of the "
+                   "active cells (0: no outline stage).")
+@click.option("--outline-width", type=COUNT, default=16, show_default=True, help="Channels of the outline U-Net.")
+@click.option("--outline-steps", type=COUNT, default=1500, show_default=True, help="Steps of the outline U-Net.")
+@click.option("--from", "base", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="A trained one-photon model whose per-frame U-Net and GRU are kept as they are: only the outline "
+                   "stage is trained (its settings --simulated, --width, --temporal-bin, --motion … are that model's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, frame_steps, gru_steps, temporal_bin,
-                        gru_hidden, width, motion, seed, device, overwrite):
+                        gru_hidden, width, motion, outline_simulated, outline_width, outline_steps, base, seed, device,
+                        overwrite):
     """Train the one-photon network (per-frame U-Net + ConvGRU) and write OUT (weights, thresholds)."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.outputs import atomic_output_dir
@@ -472,16 +481,28 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
     from neuronseg.movie.filters import FrameFilter
     from neuronseg.nets.device import torch_device
     from neuronseg.nets.onephoton import OnePhotonConfig
+    from neuronseg.pipelines.onephoton import OnePhotonModel
     from neuronseg.progress import progress_bar
     from neuronseg.simulate import ONEPHOTON_PHOTONS
     from neuronseg.train.onephoton import (OnePhotonTrainParams, sample_from_partial_labels, simulated_samples,
                                            train_onephoton)
 
     torch_device(device)   # refuse a device this machine lacks before simulating the movies
-    filt = FrameFilter(temporal_bin=temporal_bin)
-    params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, seed=seed, device=device)
+    if outline_simulated < 0:
+        raise NeuronsegError("--outline-simulated takes a count of movies, 0 or more")
+    if base is not None:
+        if not outline_simulated:
+            raise NeuronsegError("--from trains only the outline stage: give --outline-simulated N")
+        base_config = OnePhotonModel.load(base).config   # refuses a folder that is not a one-photon model
+        filt, motion = base_config.frame_filter(), base_config.motion
+        simulated = 0
+    else:
+        filt = FrameFilter(temporal_bin=temporal_bin)
+    params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, outline_steps=outline_steps, seed=seed,
+                                  device=device)
     with atomic_output_dir(out, overwrite) as tmp:
-        with progress_bar(simulated + val_simulated + len(partial), "preparing movies", unit="movie") as tick:
+        with progress_bar(simulated + val_simulated + outline_simulated + len(partial), "preparing movies",
+                          unit="movie") as tick:
             real = []   # read first, so a bad file or band is refused before minutes of simulation
             for movie_path, labels_path in partial:
                 with open_movie(movie_path) as movie:
@@ -492,9 +513,13 @@ def train_onephoton_cmd(out, simulated, val_simulated, partial, partial_rows, fr
             # training movies are registered as the model will register them (config.motion)
             train = simulated_samples(range(100, 100 + simulated), filt, params, motion=motion, progress=tick) + real
             val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
-        with progress_bar(frame_steps + gru_steps, "training", unit="step") as tick:
-            config = OnePhotonConfig(base_width=width, hidden=gru_hidden, filter=filt.to_dict(), motion=motion)
-            record = train_onephoton(tmp, train, val, params, config, progress=tick)
+            # the outline stage reads its movies through the whole pipeline, registration included
+            outline = simulated_samples(range(500, 500 + outline_simulated), filt, params, progress=tick)
+        steps = (0 if base else frame_steps + gru_steps) + (outline_steps if outline_simulated else 0)
+        with progress_bar(steps, "training", unit="step") as tick:
+            config = OnePhotonConfig(base_width=width, hidden=gru_hidden, filter=filt.to_dict(), motion=motion,
+                                     outline_width=outline_width if outline_simulated else 0)
+            record = train_onephoton(tmp, train, val, params, config, progress=tick, outline=outline, base=base)
     click.echo(f"model → {out}  (validation F1 {record['validation_f1']['active']}; projections: max "
                f"{record['validation_f1']['max']}, mean {record['validation_f1']['mean']})")
 

@@ -119,6 +119,27 @@ class Summary:
     n_frames: int
 
 
+class StreamingSummary:
+    """Mean, max, std and local-correlation images of frames fed chunk by chunk, every image
+    over the same frames (:func:`summarize` reads a raw movie and correlates binned frames;
+    this is for frames already filtered and binned, as the one-photon stream has them)."""
+
+    def __init__(self, frame_shape):
+        self.corr = NeighbourCorrelation(frame_shape)
+        self.max = np.full(tuple(frame_shape), -np.inf, np.float32)
+
+    def update(self, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk, dtype=np.float32)
+        self.corr.update(chunk)
+        np.maximum(self.max, chunk.max(axis=0), out=self.max)
+
+    def result(self) -> Summary:
+        m = self.corr.moments
+        return Summary(mean=m.mean().astype(np.float32), max=self.max.copy(),
+                       std=np.sqrt(m.variance()).astype(np.float32),
+                       correlation=local_correlation_image(self.corr.correlations()), n_frames=m.n)
+
+
 def summarize(chunks, frame_shape, temporal_bin: int = 1, progress=None, consumers=(),
               require_variation: bool = True) -> Summary:
     """Mean, max, std and local-correlation images in one pass over ``(t0, chunk)`` pairs.

@@ -201,7 +201,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         with _timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
             maps = onephoton.predict(movie, chunk, progress=tick)
         with _timed(seconds, "instances"):
-            rois = RoiSet.from_labels(onephoton.instances(maps.active))
+            rois = RoiSet.from_labels(onephoton.instances(maps.active, outline=maps.outline))
         parameters = {"model": str(model or "shipped default"), "config": onephoton.config.to_dict(),
                       "thresholds": onephoton.thresholds, "device": onephoton.device}
     else:

@@ -1,4 +1,4 @@
-"""Training the one-photon network (`neuronseg train onephoton`), in two stages.
+"""Training the one-photon network (`neuronseg train onephoton`), in two stages and an optional third.
 
 1. The per-frame U-Net learns, on single filtered frames of simulated one-photon movies,
    which pixels belong to a cell lit in that frame (calcium ΔF/F ≥ ``frame_level``; the
@@ -11,6 +11,14 @@
    from any labelled ROI) are negatives; every other pixel, which may be an unlabelled
    cell, is left out of the loss. Real movies are drawn for a third of the steps
    (``real_share``), however few of them there are.
+
+3. (``config.outline_width > 0``) With both frozen, the outline U-Net learns the mask of the
+   active cells from the active map and summary images of *fresh* simulated movies (the GRU's
+   maps of its own training movies are cleaner than those of a new movie). Simulations only:
+   trained beside the dg13 band as stage 2 is, it served one domain at the other's expense
+   (validation Dice 0.61, or dg13 recall 4 of 15, by the share of real steps). It only moves
+   the rims of the active map's ROIs (:func:`neuronseg.pipelines.onephoton.reshape_by_outline`).
+   ``--from`` adds it to a trained model without retraining stages 1 and 2.
 
 Thresholds of the active map and of the two projection baselines (max and mean of the
 per-frame outputs) are then tuned on the validation movies (Neurofinder F1) together with
@@ -67,6 +75,9 @@ class OnePhotonTrainParams:
     frame_level: float = 0.5        #: ΔF/F at which a simulated cell counts as lit in a frame
     active_peak: float = 0.5        #: peak ΔF/F at which a simulated cell counts as active
     real_share: float = 1 / 3       #: share of GRU steps on partly labelled real movies (when given)
+    outline_steps: int = 1500
+    outline_crop: int = 64
+    outline_batch: int = 16
     seed: int = 0
     device: str = "cpu"
 
@@ -292,6 +303,41 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
     return history.means
 
 
+def train_outline(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhotonTrainParams, rng,
+                  progress=None) -> list[float]:
+    """Stage 3: the outline U-Net on the frozen stages' active maps and summary images of
+    ``samples`` (simulated movies with their raw frames); returns the loss per 100 steps."""
+    import torch
+
+    from neuronseg.nets.onephoton import outline_input
+    from neuronseg.pipelines.onephoton import OnePhotonModel, logit
+
+    if not samples or any(s.partial or s.movie is None for s in samples):
+        raise NeuronsegError("the outline stage needs simulated movies (their raw frames and full truth)")
+    model = OnePhotonModel(net.eval(), net.config, {}, params.device)
+    inputs = []
+    for s in samples:
+        maps = maps_of(model, s)
+        inputs.append(outline_input(logit(maps.active), maps.summary))
+    opt = torch.optim.AdamW(net.outline.parameters(), lr=params.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.outline_steps)
+    net.outline.train()
+    history = _LossLog("outline", params.outline_steps, 100, progress)
+    for _ in range(params.outline_steps):
+        xs, ys = [], []
+        for _ in range(params.outline_batch):
+            i = int(rng.integers(len(samples)))
+            sl = _crop_at(samples[i].active.shape, params.outline_crop, rng)
+            d = int(rng.integers(8))
+            xs.append(np.stack([dihedral(c, d) for c in inputs[i][:, sl[0], sl[1]]]))
+            ys.append(dihedral(samples[i].active[sl], d))
+        x = torch.from_numpy(np.stack(xs)).to(params.device)
+        y = torch.from_numpy(np.stack(ys)[:, None].astype(np.float32)).to(params.device)
+        history.add(_optimise(opt, sched, _loss(net.outline_logits(x), y, torch.ones_like(y))))
+    net.outline.eval()
+    return history.means
+
+
 def maps_of(model, sample: OnePhotonSample):
     """The model's active map and projection baselines for a sample, through the streaming
     pipeline as at inference (on the whole movie, then cut to the sample's rows)."""
@@ -301,7 +347,8 @@ def maps_of(model, sample: OnePhotonSample):
     maps = model.predict(movie if sample.partial else model.registered(movie))
     if sample.rows is not None:
         band = slice(*sample.rows)
-        maps = type(maps)(maps.active[band], maps.max[band], maps.mean[band])
+        maps = type(maps)(maps.active[band], maps.max[band], maps.mean[band],
+                          None if maps.outline is None else maps.outline[band])
     return maps
 
 
@@ -364,40 +411,107 @@ def optimize_thresholds(model, samples: list[OnePhotonSample]) -> tuple[dict, di
         fit = [np.mean([fit_of(labels if e is None else trim_to_peak(labels, z, e), s) for (labels, z), s in zip(wide, samples)])
                for e in EXTENTS]
         best[f"{key}_extent"] = EXTENTS[int(np.argmax(fit))]
+    if model.net.outline is not None:
+        best.update(optimize_outline(model, maps, samples, {**model.thresholds, **best}))
     return best, scores
 
 
+#: outline cuts and growths (px) tried, by the mean :func:`fit_of`
+OUTLINE_CUTS = (0.2, 0.3, 0.4, 0.5)
+OUTLINE_GROWTHS = (0, 1, 2, 3)
+
+
+def optimize_outline(model, maps, samples: list[OnePhotonSample], thresholds: dict) -> dict:
+    """``outline_cut`` and ``outline_grow`` that fit the active map's ROIs (under ``thresholds``)
+    best to the truth once redrawn by the outline map."""
+    from neuronseg.pipelines.onephoton import reshape_by_outline
+
+    t = thresholds
+    cut = (t["active"], t["active_contrast"])
+    rois = [model.instances(m.active, cut, extent=t["active_extent"]) for m in maps]
+    pairs = [(c, g) for c in OUTLINE_CUTS for g in OUTLINE_GROWTHS]
+    fit = [np.mean([fit_of(reshape_by_outline(r, m.outline, c, g, int(t["min_size"])), s) for r, m, s in zip(rois, maps, samples)])
+           for c, g in pairs]
+    c, g = pairs[int(np.argmax(fit))]
+    return {"outline_cut": c, "outline_grow": g}
+
+
 def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample],
-                    params: OnePhotonTrainParams, config: OnePhotonConfig | None = None, progress=None) -> dict:
-    """Both stages, threshold tuning on ``val`` (simulated movies with their raw frames) and the
+                    params: OnePhotonTrainParams, config: OnePhotonConfig | None = None, progress=None,
+                    outline: list[OnePhotonSample] | None = None, base=None) -> dict:
+    """The stages, threshold tuning on ``val`` (simulated movies with their raw frames) and the
     partly labelled training movies, and the model folder ``out`` (weights.pt, config.json,
-    thresholds.json, training.json)."""
+    thresholds.json, training.json). ``outline``: the fresh simulated movies of stage 3 (needed
+    when ``config.outline_width``). ``base``: a trained model folder whose stages 1 and 2 are
+    taken as they are (its config, but ``config.outline_width``); ``train`` then only adds its
+    partly labelled movies to the tuning."""
     import torch
 
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
-    from neuronseg.train.checkpoints import save_model
+    from neuronseg.train.checkpoints import load_model_files, save_model
 
     if not val or any(s.movie is None for s in val):
         raise NeuronsegError("validation needs simulated movies (their raw frames and full truth)")
     config = config or OnePhotonConfig()
+    if config.outline_width and not outline:
+        raise NeuronsegError("an outline U-Net needs simulated movies of its own to train on")
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
+    if base is not None:
+        state, base_config, _ = load_model_files(base)
+        config = OnePhotonConfig.from_dict({**base_config, "outline_width": config.outline_width})
     net = OnePhotonNet(config).to(params.device)
     t0 = time.perf_counter()
-    frame_hist = train_frame_net(net, train, params, rng, progress)
-    t1 = time.perf_counter()
-    gru_hist = train_gru(net, train, params, rng, progress)
-    t2 = time.perf_counter()
+    if base is not None:
+        from neuronseg.train.checkpoints import load_weights
+
+        load_weights(net, {**net.state_dict(), **{k: v.float() for k, v in state.items() if not k.startswith("outline.")}}, base)
+        frame_hist, gru_hist = [], []
+        t1 = t2 = time.perf_counter()
+    else:
+        frame_hist = train_frame_net(net, train, params, rng, progress)
+        t1 = time.perf_counter()
+        gru_hist = train_gru(net, train, params, rng, progress)
+        t2 = time.perf_counter()
+    outline_hist = train_outline(net, outline, params, rng, progress) if config.outline_width else []
+    t3 = time.perf_counter()
     model = OnePhotonModel(net.eval(), config, dict(DEFAULT_THRESHOLDS), params.device)
     tuning = val + [s for s in train if s.partial]
     thresholds, val_f1 = optimize_thresholds(model, tuning)
-    record = {"train": [s.name for s in train], "val": [s.name for s in tuning], "params": params.__dict__,
-              "frame_loss": frame_hist, "gru_loss": gru_hist, "validation_f1": val_f1,
-              "seconds": {"frame_net": round(t1 - t0, 1), "gru": round(t2 - t1, 1),
-                          "thresholds": round(time.perf_counter() - t2, 1)}}
+    record = {"base": str(base) if base is not None else None,
+              "train": [s.name for s in train], "outline": [s.name for s in outline or []],
+              "val": [s.name for s in tuning], "params": params.__dict__,
+              "frame_loss": frame_hist, "gru_loss": gru_hist, "outline_loss": outline_hist, "validation_f1": val_f1,
+              "seconds": {"frame_net": round(t1 - t0, 1), "gru": round(t2 - t1, 1), "outline": round(t3 - t2, 1),
+                          "thresholds": round(time.perf_counter() - t3, 1)}}
     save_model(out, net.state_dict(), config.to_dict(), {**DEFAULT_THRESHOLDS, **thresholds}, model_card(record, config))
     (Path(out) / "training.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def _stages_1_and_2(record: dict) -> str:
+    p = record["params"]
+    if record.get("base"):
+        return f"- Stages 1 (per-frame U-Net) and 2 (GRU + head) taken unchanged from `{record['base']}`.\n"
+    return f"""- Stage 1 (per-frame U-Net): {p['frame_steps']} steps on simulated one-photon movies
+  {', '.join(n for n in record['train'] if n.startswith('sim'))}; a pixel is lit when its
+  cell's ΔF/F ≥ {p['frame_level']}.
+- Stage 2 (GRU + head): {p['gru_steps']} steps on whole sequences of the frozen U-Net's
+  outputs of {', '.join(record['train'])}; target = cells whose ΔF/F reached {p['active_peak']}.
+  Partly labelled real movies: labelled ROIs positive, never-bright pixels negative, the
+  rest outside the loss.
+"""
+
+
+def _stage_3(record: dict, config: OnePhotonConfig) -> str:
+    if not config.outline_width:
+        return ""
+    names = record["outline"]
+    return f"""- Stage 3 (outline U-Net, width {config.outline_width}): {record['params']['outline_steps']} steps on the active maps
+  and summary images (max, mean, std, local correlation of the filtered frames) of {len(names)} fresh
+  simulated movies ({names[0]} … {names[-1]}); it redraws each active ROI within
+  `outline_grow` px where its map exceeds `outline_cut` (tuned by pixel Dice and labelled-object IoU).
+"""
 
 
 def model_card(record: dict, config: OnePhotonConfig) -> str:
@@ -413,14 +527,7 @@ Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
   ConvGRU hidden {config.hidden}, chunks of {config.chunk} binned frames; GRU also sees the
   filtered frame: {config.gru_frames}.
 - Frame filters: {json.dumps(config.filter)}.
-- Stage 1 (per-frame U-Net): {p['frame_steps']} steps on simulated one-photon movies
-  {', '.join(n for n in record['train'] if n.startswith('sim'))}; a pixel is lit when its
-  cell's ΔF/F ≥ {p['frame_level']}.
-- Stage 2 (GRU + head): {p['gru_steps']} steps on whole sequences of the frozen U-Net's
-  outputs of {', '.join(record['train'])}; target = cells whose ΔF/F reached {p['active_peak']}.
-  Partly labelled real movies: labelled ROIs positive, never-bright pixels negative, the
-  rest outside the loss.
-{registration}- Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
+{_stages_1_and_2(record)}{_stage_3(record, config)}{registration}- Cuts tuned on validation movies {', '.join(record['val'])} (Neurofinder F1) together
   with the partly labelled training bands (labelled-object IoU): per map a threshold and a
   local-contrast margin of its logit over the neighbourhood mean (`thresholds.json`: `active`,
   `active_contrast`, …; null = no local test). Mean score
