@@ -1,6 +1,7 @@
 """The one-photon method against its projection baselines on held-out simulated movies; one JSON line.
 
-Held-out seeds 300–304 (the shipped model trained on 100–111, validated on 200–201): 400 frames of 128×128,
+Held-out seeds 300–304 (the shipped model trained on 100–111, its outline stage on 500–599, validated on
+200–201): 400 frames of 128×128,
 40 cells, one-photon haze, blur and out-of-focus cells, the simulator's one-photon photon budget.
 Truth = the cells whose ΔF/F reached 0.5 at least once (the method finds *active* cells).
 
@@ -18,7 +19,7 @@ GRU path the whole `segment_movie` (which also drops ROIs whose trace shows no e
 ``--motion`` sets the simulated rigid motion (px SD; the simulator's default is 1, non-rigid
 warps a third of it). The figure is the default. Every path reads the movie through the
 model's own registration (``config.motion``: rigid for the shipped model), as `segment` does.
-``--seeds`` scores other simulations instead (never 100–111 or 200–207, which trained,
+``--seeds`` scores other simulations instead (never 100–111, 200–207 or 500–599, which trained,
 tuned or chose the shipped model): five movies are a small sample, and their Dice spreads
 by ±0.1 from movie to movie.
 """

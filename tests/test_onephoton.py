@@ -395,6 +395,7 @@ def test_outline_stage_trains_on_a_trained_model_without_touching_its_stages(tin
         train_onephoton(tmp_path / "none", [], val, params, OnePhotonConfig(outline_width=4), base=base)
     record = train_onephoton(tmp_path / "m", [], val, params, OnePhotonConfig(outline_width=4), outline=fresh, base=base)
     assert record["outline"] == ["sim9"] and record["base"] == str(base) and len(record["outline_loss"]) == 0  # < 100 steps
+    assert record["base_training"]["train"] == ["train", "real"] and "frame_net" not in record["seconds"]
     before, after = (torch.load(d / "weights.pt", weights_only=True) for d in (base, tmp_path / "m"))
     assert {k for k in after if not k.startswith("outline.")} == set(before)
     assert all(torch.equal(before[k], after[k]) for k in before)          # stages 1 and 2 as they were

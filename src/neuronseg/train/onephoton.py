@@ -478,12 +478,16 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     model = OnePhotonModel(net.eval(), config, dict(DEFAULT_THRESHOLDS), params.device)
     tuning = val + [s for s in train if s.partial]
     thresholds, val_f1 = optimize_thresholds(model, tuning)
+    seconds = {} if base is not None else {"frame_net": round(t1 - t0, 1), "gru": round(t2 - t1, 1)}
+    seconds.update(outline=round(t3 - t2, 1), thresholds=round(time.perf_counter() - t3, 1))
     record = {"base": str(base) if base is not None else None,
               "train": [s.name for s in train], "outline": [s.name for s in outline or []],
               "val": [s.name for s in tuning], "params": params.__dict__,
               "frame_loss": frame_hist, "gru_loss": gru_hist, "outline_loss": outline_hist, "validation_f1": val_f1,
-              "seconds": {"frame_net": round(t1 - t0, 1), "gru": round(t2 - t1, 1), "outline": round(t3 - t2, 1),
-                          "thresholds": round(time.perf_counter() - t3, 1)}}
+              "seconds": seconds}
+    if base is not None and (Path(base) / "training.json").exists():
+        # how stages 1 and 2 were trained travels with the model that keeps them
+        record["base_training"] = json.loads((Path(base) / "training.json").read_text())
     save_model(out, net.state_dict(), config.to_dict(), {**DEFAULT_THRESHOLDS, **thresholds}, model_card(record, config))
     (Path(out) / "training.json").write_text(json.dumps(record, indent=1))
     return record
