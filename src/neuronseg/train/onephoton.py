@@ -196,6 +196,14 @@ def _loss(logits, target, known):
     return (bce * known).sum() / known.sum().clamp(min=1) + dice_loss(logits.sigmoid(), target, known)
 
 
+def _one_cycle_adamw(parameters, lr: float, steps: int):
+    """The optimiser and learning-rate schedule every stage trains with."""
+    import torch
+
+    opt = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+
+
 def _optimise(opt, sched, loss, clip=None) -> float:
     """One optimiser and scheduler step on ``loss`` (gradient norm clipped to 1 over ``clip``)."""
     import torch
@@ -236,8 +244,7 @@ def train_frame_net(net: OnePhotonNet, samples: list[OnePhotonSample], params: O
     if not usable:
         raise NeuronsegError("stage 1 needs movies with per-frame targets (simulated ones)")
     lit_frames = [np.flatnonzero(s.frame_targets.any(axis=(1, 2))) for s in usable]
-    opt = torch.optim.AdamW(net.frame_net.parameters(), lr=params.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.frame_steps)
+    opt, sched = _one_cycle_adamw(net.frame_net.parameters(), params.lr, params.frame_steps)
     net.frame_net.train()
     history = _LossLog("frame net", params.frame_steps, 100, progress)
     for _ in range(params.frame_steps):
@@ -274,8 +281,7 @@ def train_gru(net: OnePhotonNet, samples: list[OnePhotonSample], params: OnePhot
     real = [i for i, s in enumerate(samples) if s.partial]
     simulated = [i for i in range(len(samples)) if i not in real] or real
     modules = list(net.gru.parameters())
-    opt = torch.optim.AdamW(modules, lr=params.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.gru_steps)
+    opt, sched = _one_cycle_adamw(modules, params.lr, params.gru_steps)
     net.gru.train()
     history = _LossLog("GRU", params.gru_steps, 50, progress)
     for _ in range(params.gru_steps):
@@ -319,8 +325,7 @@ def train_outline(net: OnePhotonNet, samples: list[OnePhotonSample], params: One
     for s in samples:
         maps = maps_of(model, s)
         inputs.append(outline_input(logit(maps.active), maps.summary))
-    opt = torch.optim.AdamW(net.outline.parameters(), lr=params.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, params.lr, total_steps=params.outline_steps)
+    opt, sched = _one_cycle_adamw(net.outline.parameters(), params.lr, params.outline_steps)
     net.outline.train()
     history = _LossLog("outline", params.outline_steps, 100, progress)
     for _ in range(params.outline_steps):
@@ -519,7 +524,6 @@ def _stage_3(record: dict, config: OnePhotonConfig) -> str:
 
 
 def model_card(record: dict, config: OnePhotonConfig) -> str:
-    p = record["params"]
     registration = "" if config.motion == "none" else (
         f"- Movies are registered first (`{config.motion}`, one-photon settings): for training, when the\n"
         "  cuts are tuned and when `segment` runs. Partly labelled movies are taken as registered.\n")
