@@ -23,7 +23,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.instances.postprocess import close_foreground
 from neuronseg.instances.watershed import instances_from_foreground
 from neuronseg.movie.filters import BinCache, filtered_chunks, fit_normaliser
-from neuronseg.movie.summary import StreamingSummary
+from neuronseg.movie.summary import StreamingSummary, Summary
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "onephoton"
 #: per map a threshold and an optional local-contrast margin (None = off); the contrast window
@@ -58,7 +58,7 @@ class OnePhotonMaps:
     max: np.ndarray      #: max over frames of the per-frame probability (baseline)
     mean: np.ndarray     #: mean over frames of the per-frame probability (baseline)
     outline: np.ndarray | None = None   #: the outline U-Net's cell probability (models with one)
-    summary: object = None              #: Summary images of the normalised filtered frames (models with an outline U-Net)
+    summary: Summary | None = None      #: summary images of the normalised filtered frames (models with an outline U-Net)
 
 
 @dataclass
