@@ -199,8 +199,8 @@ def reshape_by_outline(labels: np.ndarray, outline: np.ndarray, cut: float, grow
 
     The outline network sees each cell sharper than the active map does (the movie's summary
     images beside the map), but it was trained on simulations alone and a dense real field
-    fuses it into blobs (on dg13, cut from its own map, it found 8 of 15 labelled cells against
-    the active map's 13). Bound to the active map's ROIs it only moves their rims: which cells
+    fuses it into blobs (on dg13, cut from its own map, it found 4–9 of 15 labelled cells by
+    input scaling and cut, against the active map's 13). Bound to the active map's ROIs it only moves their rims: which cells
     are found, and how many, stays the active map's answer."""
     from skimage.segmentation import expand_labels
 

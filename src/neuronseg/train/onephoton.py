@@ -16,7 +16,7 @@
    active cells from the active map and summary images of *fresh* simulated movies (the GRU's
    maps of its own training movies are cleaner than those of a new movie). Simulations only:
    trained beside the dg13 band as stage 2 is, it served one domain at the other's expense
-   (validation Dice 0.61, or dg13 recall 4 of 15, by the share of real steps). It only moves
+   (validation Dice 0.61 with a third of its steps on the band, dg13 recall 5 of 15 with a tenth). It only moves
    the rims of the active map's ROIs (:func:`neuronseg.pipelines.onephoton.reshape_by_outline`).
    ``--from`` adds it to a trained model without retraining stages 1 and 2.
 
