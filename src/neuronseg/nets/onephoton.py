@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -60,24 +59,6 @@ class OnePhotonConfig:
 OUTLINE_INPUTS = 5
 
 
-def _robust_z(image: np.ndarray) -> np.ndarray:
-    """``image`` centred on its median, in units of its robust SD, squashed by tanh(·/4)."""
-    m = np.median(image)
-    sd = 1.4826 * np.median(np.abs(image - m))
-    return np.tanh((image - m) / (4 * sd) if sd > 0 else np.zeros_like(image))
-
-
-def outline_input(active_logits: np.ndarray, summary) -> np.ndarray:
-    """The outline U-Net's input ``(OUTLINE_INPUTS, H, W)`` float32: the active map's logits and
-    the max, mean, std and local-correlation images of the normalised filtered frames
-    (:class:`neuronseg.movie.summary.Summary`). The summary images are each scaled by their own
-    median and spread: their levels differ between movies (the local correlation's median is
-    0.73 on simulations, 0.96 on the real dg13 movie) while the cells stand out of them alike."""
-    images = [np.tanh(np.asarray(active_logits, np.float32) / 4)]
-    images += [_robust_z(np.asarray(getattr(summary, k), np.float32)) for k in ("max", "mean", "std", "correlation")]
-    return np.stack(images).astype(np.float32)
-
-
 class OnePhotonNet(nn.Module):
     def __init__(self, config: OnePhotonConfig):
         super().__init__()
@@ -97,7 +78,8 @@ class OnePhotonNet(nn.Module):
         return torch.cat([probs, torch.tanh(frames / 4)], dim=-3) if self.config.gru_frames else probs
 
     def outline_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Cell logits ``(N, 1, H, W)`` of the outline U-Net from :func:`outline_input` stacks
+        """Cell logits ``(N, 1, H, W)`` of the outline U-Net from
+        :func:`neuronseg.pipelines.onephoton.outline_input` stacks
         ``(N, OUTLINE_INPUTS, H, W)``; any size."""
         x, (h, w) = pad_to(inputs, self.outline.multiple)
         return self.outline(x)[..., :h, :w]

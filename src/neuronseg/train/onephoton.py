@@ -315,8 +315,7 @@ def train_outline(net: OnePhotonNet, samples: list[OnePhotonSample], params: One
     ``samples`` (simulated movies with their raw frames); returns the loss per 100 steps."""
     import torch
 
-    from neuronseg.nets.onephoton import outline_input
-    from neuronseg.pipelines.onephoton import OnePhotonModel, logit
+    from neuronseg.pipelines.onephoton import OnePhotonModel, outline_input
 
     if not samples or any(s.partial or s.movie is None for s in samples):
         raise NeuronsegError("the outline stage needs simulated movies (their raw frames and full truth)")
@@ -324,7 +323,7 @@ def train_outline(net: OnePhotonNet, samples: list[OnePhotonSample], params: One
     inputs = []
     for s in samples:
         maps = maps_of(model, s)
-        inputs.append(outline_input(logit(maps.active), maps.summary))
+        inputs.append(outline_input(maps.active, maps.summary))
     opt, sched = _one_cycle_adamw(net.outline.parameters(), params.lr, params.outline_steps)
     net.outline.train()
     history = _LossLog("outline", params.outline_steps, 100, progress)
@@ -453,7 +452,7 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     import torch
 
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
-    from neuronseg.train.checkpoints import load_model_files, save_model
+    from neuronseg.train.checkpoints import load_weights, save_model
 
     if not val or any(s.movie is None for s in val):
         raise NeuronsegError("validation needs simulated movies (their raw frames and full truth)")
@@ -463,14 +462,14 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
     if base is not None:
-        state, base_config, _ = load_model_files(base)
-        config = OnePhotonConfig.from_dict({**base_config, "outline_width": config.outline_width})
+        trained = OnePhotonModel.load(base, params.device)
+        config = OnePhotonConfig.from_dict({**trained.config.to_dict(), "outline_width": config.outline_width})
     net = OnePhotonNet(config).to(params.device)
     t0 = time.perf_counter()
     if base is not None:
-        from neuronseg.train.checkpoints import load_weights
-
-        load_weights(net, {**net.state_dict(), **{k: v.float() for k, v in state.items() if not k.startswith("outline.")}}, base)
+        # its stages 1 and 2 (and an outline it may have had makes way for the new one)
+        kept = {k: v for k, v in trained.net.state_dict().items() if not k.startswith("outline.")}
+        load_weights(net, {**net.state_dict(), **kept}, base)
         frame_hist, gru_hist = [], []
         t1 = t2 = time.perf_counter()
     else:
