@@ -25,7 +25,8 @@ from neuronseg.curation.labels import label_candidates
 from neuronseg.curation.crops import weighted_centres
 from neuronseg.curation.model import CurationModel, read_candidates_for
 from neuronseg.io.candidates import read_candidates
-from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.io.rois import read_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.pipelines.curate import curate
 from neuronseg.train.curation import in_rect

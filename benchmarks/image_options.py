@@ -23,7 +23,7 @@ import torch
 
 from image_splits import ABO_TEST, NUCLEI_TEST, held_out, training_part
 
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.nets.image import ImageConfig
 from neuronseg.pipelines.image import ImageModel, segment_image

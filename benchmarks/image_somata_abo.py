@@ -15,7 +15,7 @@ import torch
 
 from image_splits import ABO_TEST, held_out
 
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.pipelines.image import ImageModel, segment_image
 

@@ -40,8 +40,8 @@ from image_splits import DATA, NUCLEI_TEST, PFC_TEST, held_out, training_part
 
 from neuronseg.metrics import labelled_object_iou
 from neuronseg.nets.image import ImageConfig
-from neuronseg.pipelines.image import WEIGHTS, SHIPPED, ImageModel, segment_image
-from neuronseg.train.checkpoints import load_model_files
+from neuronseg.pipelines.image import ImageModel, segment_image
+from neuronseg.nets.model_folder import ModelFolder
 from neuronseg.train.image import ImageTrainParams, train_image_model
 
 
@@ -69,8 +69,8 @@ def main():
     part = training_part("pfc_brightfield", PFC_TEST)
     train, val = part[:args.n_train], part[args.n_train:args.n_train + 4]
     test = held_out("pfc_brightfield", PFC_TEST)
-    init = Path(args.init) if args.init else WEIGHTS / SHIPPED["nuclei"]
-    _, nuclei_cfg, _ = load_model_files(init)
+    init = Path(args.init) if args.init else ImageModel.folder_for("nuclei")
+    nuclei_cfg = ModelFolder.read(init).config
     nuclei_cfg = ImageConfig.from_dict(nuclei_cfg)
     # the same architecture for every variant; data-side settings as the brightfield model uses them
     config = dict(base_width=nuclei_cfg.base_width, depth=nuclei_cfg.depth, target=nuclei_cfg.target,

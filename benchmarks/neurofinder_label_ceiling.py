@@ -43,7 +43,7 @@ from scipy.spatial import cKDTree
 from neuronseg.io.movies import open_movie
 from neuronseg.io.rois import read_regions_json
 from neuronseg.metrics import NEUROFINDER_THRESHOLD
-from neuronseg.pipelines.classical import ClassicalParams, soma_score
+from neuronseg.movie.soma import soma_score
 from neuronseg.pipelines.segment import segment_movie
 from neuronseg.train.curation import in_rect
 from neuronseg.traces import activity, extract_traces, neuropil_rois
@@ -114,7 +114,7 @@ def main():
     mean = found.summary.mean
     _, raster = activity(traces, neuropil, FS)
     active = raster.any(axis=1)
-    score = soma_score(mean, ClassicalParams()).ravel()
+    score = soma_score(mean).ravel()
     visible = np.array([score[p].max() > args.score for p in truth.pixels])
     chance = visible_by_chance(score.reshape(mean.shape), truth, args.score)
     line = {"frames": int(raster.shape[1]), "fs": FS, "soma_score": args.score, "peak_dff": args.peak,

@@ -30,7 +30,7 @@ import tifffile
 import torch
 
 from neuronseg.io.movies import open_movie
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import NEUROFINDER_THRESHOLD, neurofinder_matches, neurofinder_scores
 from neuronseg.pipelines.segment import segment_movie
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from neuronseg.io.movies import movie_from_array
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores, pixel_scores
 from neuronseg.pipelines.onephoton import OnePhotonModel
 from neuronseg.pipelines.segment import segment_movie

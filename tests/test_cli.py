@@ -225,9 +225,9 @@ def test_segment_with_a_disco_model_writes_the_contract(runner, tmp_path, movie_
 
 def test_segment_defaults_to_the_shipped_disco_model_which_beats_classical_on_the_demo(runner, tmp_path):
     from neuronseg.demo import demo_files
-    from neuronseg.pipelines.disco import default_model_dir
+    from neuronseg.pipelines.disco import DiscoModel
 
-    if not (default_model_dir() / "weights.pt").exists():
+    if not DiscoModel.shipped():
         pytest.skip("no DISCo model is shipped: the default is classical (the next test covers it)")
     movie, truth = demo_files()   # a crop of the part of neurofinder_top the model never saw
     f1 = {}
@@ -241,10 +241,10 @@ def test_segment_defaults_to_the_shipped_disco_model_which_beats_classical_on_th
 
 
 def test_a_movie_too_short_for_disco_gets_the_classical_segmenter_unless_disco_is_asked_for(runner, tmp_path, caplog):
-    from neuronseg.pipelines.disco import default_model_dir
+    from neuronseg.pipelines.disco import DiscoModel
     from neuronseg.simulate import simulate
 
-    if not (default_model_dir() / "weights.pt").exists():
+    if not DiscoModel.shipped():
         pytest.skip("no DISCo model is shipped: nothing to fall back from")
     p = tmp_path / "short.npy"
     np.save(p, simulate(frames=20, shape=(64, 64), cells=6, seed=2).movie)
@@ -256,9 +256,9 @@ def test_a_movie_too_short_for_disco_gets_the_classical_segmenter_unless_disco_i
 
 
 def test_without_a_disco_model_segment_falls_back_and_says_how_to_get_one(runner, tmp_path, movie_file, monkeypatch):
-    import neuronseg.pipelines.disco as disco
+    import neuronseg.nets.model_folder as model_folder
 
-    monkeypatch.setattr(disco, "default_model_dir", lambda: tmp_path / "no_model")
+    monkeypatch.setattr(model_folder, "WEIGHTS_DIR", tmp_path / "no_models")
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a")])
     assert r.exit_code == 0 and json.loads((tmp_path / "a" / "summary.json").read_text())["method"] == "classical"
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "b"), "--method", "disco"])

@@ -22,7 +22,8 @@ from neuronseg.curation.labels import label_candidates
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates, read_candidates
 from neuronseg.io.caiman import read_caiman_results
-from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.io.rois import read_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.io.suite2p import read_suite2p_plane
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.nets.curation import CurationConfig, CurationNet
@@ -535,10 +536,11 @@ def test_curate_genuine_caiman_results(tmp_path):
 
 
 def test_a_model_folder_of_another_method_is_refused_in_one_short_line():
-    from neuronseg.curation.model import CurationModel, default_model_dir
+    from neuronseg.curation.model import CurationModel
+    from neuronseg.pipelines.disco import DiscoModel
     from neuronseg.pipelines.onephoton import OnePhotonModel
 
-    other = default_model_dir().parent / "disco"
+    other = DiscoModel.folder_for()
     for load in (CurationModel.load, OnePhotonModel.load):
         with pytest.raises(NeuronsegError, match="another method") as info:
             load(other)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from neuronseg.instances.affinities import affinity_targets
-from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
+from neuronseg.nets.disco import DiscoConfig, DiscoNet
+from neuronseg.nets.losses import dice_loss
 
 TINY = dict(n_offsets=4, base_width=4, depth=2, correlation_radius=1.5)
 

@@ -142,11 +142,10 @@ def test_tiled_inference_matches_one_pass(tiny_model):
 
 @pytest.mark.parametrize("name", ["somata", "nuclei", "brightfield"])
 def test_shipped_models_load_safely_and_segment(name):
-    from neuronseg.pipelines.image import SHIPPED, WEIGHTS
-
-    state = torch.load(WEIGHTS / SHIPPED[name] / "weights.pt", weights_only=True)
+    folder = ImageModel.folder_for(name)
+    state = torch.load(folder / "weights.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
-    assert (WEIGHTS / SHIPPED[name] / "MODEL_CARD.md").exists()
+    assert (folder / "MODEL_CARD.md").exists()
     image = _blobs(41, shape=(128, 160), n=10, radius=8).image
     labels = segment_image(image, ImageModel.load(name))
     assert labels.shape == image.shape and labels.dtype == np.int32
@@ -155,7 +154,7 @@ def test_shipped_models_load_safely_and_segment(name):
 def test_shipped_somata_model_finds_cells_in_a_real_field():
     from conftest import shared_data
     from neuronseg.io.images import read_image, read_labels
-    from neuronseg.io.rois import RoiSet
+    from neuronseg.roiset import RoiSet
     from neuronseg.metrics import neurofinder_scores
 
     folder = shared_data("abo_summary")

@@ -204,7 +204,7 @@ def test_segment_registers_as_the_model_asks_unless_told_otherwise(tiny_model, o
 
 
 def test_silent_rois_are_dropped():
-    from neuronseg.io.rois import RoiSet
+    from neuronseg.roiset import RoiSet
     from neuronseg.pipelines.onephoton import drop_silent
 
     rng = np.random.default_rng(4)
@@ -418,8 +418,9 @@ def test_cli_train_onephoton_from_a_model_needs_outline_movies(tmp_path):
     from click.testing import CliRunner
 
     from neuronseg.cli import cli
-    from neuronseg.pipelines.onephoton import WEIGHTS
+    from neuronseg.pipelines.onephoton import OnePhotonModel
 
-    res = CliRunner().invoke(cli, ["-q", "train", "onephoton", "-o", str(tmp_path / "m"), "--from", str(WEIGHTS)])
+    res = CliRunner().invoke(cli, ["-q", "train", "onephoton", "-o", str(tmp_path / "m"),
+                                   "--from", str(OnePhotonModel.folder_for())])
     assert res.exit_code == 2 and "--outline-simulated" in res.output
     assert not (tmp_path / "m").exists()

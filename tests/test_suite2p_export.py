@@ -7,7 +7,8 @@ from scipy.optimize import nnls
 
 from neuronseg.cli import cli
 from neuronseg.deconvolution import deconvolve, oasis_ar1
-from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.io.rois import read_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.io.suite2p import read_suite2p_plane
 from neuronseg.traces import neuropil_rois
 

@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.images import read_image, read_labelled_images
 from neuronseg.io.movies import Movie, open_movie
-from neuronseg.io.rois import RoiSet, read_rois, read_regions_json, write_regions_json
+from neuronseg.io.rois import read_rois, read_regions_json, write_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import instance_scores, neurofinder_scores, pixel_scores
 from neuronseg.pipelines.image import ImageModel, segment_image
 from neuronseg.pipelines.segment import Segmentation, segment_movie

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.segmentation import find_boundaries
 
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 
 PREDICTED = (0, 255, 255)   # cyan: a found cell (no truth given)
 MATCHED = (0, 230, 0)       # green: found and in the truth

@@ -29,7 +29,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy import sparse
 
-from neuronseg.io.rois import RoiSet, write_label_tif, write_regions_json
+from neuronseg.io.rois import write_label_tif, write_regions_json
+from neuronseg.roiset import RoiSet
 
 
 TWOPHOTON_PHOTONS = 1.5   #: default photons per pixel and frame at baseline

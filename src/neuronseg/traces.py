@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 
 
 def extract_traces(chunks, rois: RoiSet, n_frames: int, progress=None) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.movie.images import normalise_mean_image
 
 CROP_SIZE = 64

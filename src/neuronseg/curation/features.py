@@ -83,12 +83,12 @@ def _flat_z(image: np.ndarray) -> np.ndarray:
 def image_features(cands: Candidates) -> np.ndarray:
     """``(n, 2)``: classical soma score (robust z) at best within 2 px of the centre, and the
     footprint's mean-image contrast against a 3-px ring around it (robust z of the field)."""
-    from neuronseg.pipelines.classical import ClassicalParams, soma_score
+    from neuronseg.movie.soma import soma_score
 
     if cands.mean_image is None:
         raise NeuronsegError(f"{cands.path}: image features need the mean image; pass the movie with --movie")
     mean = cands.mean_image
-    return _peak_and_contrast(cands, soma_score(mean, ClassicalParams()), _flat_z(mean))
+    return _peak_and_contrast(cands, soma_score(mean), _flat_z(mean))
 
 
 def activity_features(cands: Candidates) -> np.ndarray:

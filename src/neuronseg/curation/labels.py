@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import NEUROFINDER_THRESHOLD, overlap_iou
 
 LABEL_RULES = ("iou", "centre")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +15,10 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.nets.curation import CurationConfig, CurationNet
 from neuronseg.nets.device import torch_device
+from neuronseg.nets.model_folder import WEIGHTS_DIR, ModelFolder, load_weights
 
 BATCH = 256  #: crops per forward pass: ~12 MB of input, fast on CPU
-
-
-def default_model_dir() -> Path:
-    return Path(str(resources.files("neuronseg") / "weights" / "curation"))
+SHIPPED = "curation"   #: the shipped model's folder under weights/
 
 
 def read_candidates_for(config: CurationConfig, source, movie=None, dataset=None) -> Candidates:
@@ -64,13 +61,11 @@ class CurationModel:
 
     @classmethod
     def load(cls, folder=None, device: str = "cpu") -> "CurationModel":
-        from neuronseg.train.checkpoints import load_model_files, load_weights
-
-        target = torch_device(device)   # checked once, before any file is read (as load_network does)
-        folder = Path(folder) if folder else default_model_dir()
-        if not (folder / "weights.pt").exists() and folder == default_model_dir():
+        target = torch_device(device)   # checked once, before any file is read (as NetworkModel.load does)
+        if folder is None and not (WEIGHTS_DIR / SHIPPED / "weights.pt").exists():
             raise NeuronsegError("no curation model is shipped with this install; pass --model DIR")
-        state, config, calibration = load_model_files(folder)
+        files = ModelFolder.read(Path(folder) if folder else WEIGHTS_DIR / SHIPPED)
+        folder, state, config, calibration = files.path, files.state, files.config, files.thresholds
         cfg = CurationConfig.from_dict(config)
         n = int(config.get("ensemble", 1))
         nets = []

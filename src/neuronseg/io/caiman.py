@@ -14,7 +14,7 @@ from scipy import sparse
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 
 
 def _dims(f) -> tuple[int, int]:

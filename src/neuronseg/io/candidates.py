@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 
 
 @dataclass

@@ -117,7 +117,7 @@ def read_nwb_segmentation(path) -> tuple:
     """``(RoiSet, traces (ROIs × time) or None)`` from an NWB file's ``ophys`` module."""
     from pynwb import NWBHDF5IO
 
-    from neuronseg.io.rois import RoiSet
+    from neuronseg.roiset import RoiSet
 
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()

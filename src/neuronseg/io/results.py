@@ -10,7 +10,8 @@ import numpy as np
 import tifffile
 
 from neuronseg.io.outputs import atomic_output_dir
-from neuronseg.io.rois import RoiSet, write_imagej_zip, write_label_tif, write_regions_json
+from neuronseg.io.rois import write_imagej_zip, write_label_tif, write_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_matches, neurofinder_scores
 from neuronseg.report import overlay, save_png
 from neuronseg.traces import activity

@@ -13,7 +13,7 @@ import numpy as np
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.traces import NEUROPIL_COEFFICIENT  # Suite2p's default too, used when ops.npy does not say
 
 

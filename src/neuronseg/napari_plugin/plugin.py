@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tifffile
 
-from neuronseg.io.rois import RoiSet, write_imagej_zip, write_label_tif, write_regions_json
+from neuronseg.io.rois import write_imagej_zip, write_label_tif, write_regions_json
+from neuronseg.roiset import RoiSet
 
 if TYPE_CHECKING:  # magicgui resolves the string annotations below inside napari
     import napari

@@ -13,7 +13,7 @@ from neuronseg.curation.decision import duplicate_of
 from neuronseg.curation.model import CurationModel
 from neuronseg.io.candidates import Candidates
 from neuronseg.io.outputs import atomic_output_dir
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 
 DEFAULT_PRECISION = 0.9

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.instances.gasp import instances_from_affinities
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.movie.features import SegmentCorrelations, disco_offsets
 from neuronseg.movie.images import normalise_mean_image
-from neuronseg.pipelines.classical import ClassicalParams, soma_score
+from neuronseg.nets.model_folder import NetworkModel
+from neuronseg.movie.soma import soma_score
 
 log = logging.getLogger(__name__)
 
@@ -23,47 +22,33 @@ MIN_POOLED_PER_SEGMENT = 12   #: pooled frames per segment that short movies kee
 MIN_FRAMES_PER_SEGMENT = 3    #: below this a segment's correlations are meaningless
 
 
-def default_model_dir() -> Path:
-    return Path(str(resources.files("neuronseg") / "weights" / "disco"))
-
-
 def image_channels(mean: np.ndarray, config) -> np.ndarray:
     """The network's image inputs ``(1 + len(extra_inputs), H, W)`` from a mean image."""
     channels = [normalise_mean_image(mean)]
     for name in config.extra_inputs:
         if name == "soma_score":
             # robust-z units; clipped like the mean image so a few bright cells do not dominate
-            channels.append(np.clip(soma_score(mean, ClassicalParams()), -5, 10) / 5)
+            channels.append(np.clip(soma_score(mean), -5, 10) / 5)
         else:
             raise NeuronsegError(f"unknown extra input '{name}' in the model config")
     return np.stack(channels).astype(np.float32)
 
 
 @dataclass
-class DiscoModel:
+class DiscoModel(NetworkModel):
     """A loaded DISCo network with the settings it was trained and tuned with."""
 
-    net: object
-    config: object
-    thresholds: dict
-    device: str = "cpu"
+    KIND = "DISCo"
+    SHIPPED = "disco"
+    DEFAULT_THRESHOLDS = DEFAULT_THRESHOLDS
+    MISSING = "train one with `neuronseg train disco` and pass --model DIR, or use --method classical"
 
     @classmethod
-    def load(cls, folder=None, device: str = "cpu") -> "DiscoModel":
+    def build(cls, config: dict):
         from neuronseg.nets.disco import DiscoConfig, DiscoNet
-        from neuronseg.train.checkpoints import load_network
 
-        if folder is None and not (default_model_dir() / "weights.pt").exists():
-            raise NeuronsegError(
-                f"no DISCo model is installed ({default_model_dir()} has no weights.pt); train one with "
-                "`neuronseg train disco` and pass --model DIR, or use --method classical"
-            )
-        def build(config: dict):
-            cfg = DiscoConfig.from_dict(config)
-            return DiscoNet(cfg), cfg
-
-        net, cfg, thresholds = load_network(Path(folder) if folder else default_model_dir(), build, device)
-        return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, device)
+        cfg = DiscoConfig.from_dict(config)
+        return DiscoNet(cfg), cfg
 
     def pool_for(self, n_frames: int) -> int:
         """The temporal max-pool kernel for a movie of ``n_frames``.

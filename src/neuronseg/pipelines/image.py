@@ -20,10 +20,10 @@ from neuronseg.instances.postprocess import close_foreground, drop_small, refine
 from neuronseg.instances.watershed import instances_from_foreground
 from neuronseg.io.images import as_image
 from neuronseg.nets.image import ImageConfig, build_image_net, network_input, predict
+from neuronseg.nets.model_folder import WEIGHTS_DIR, NetworkModel
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 #: shipped models by name (folders under weights/)
-SHIPPED = {"somata": "image_somata", "nuclei": "image_nuclei", "brightfield": "image_brightfield"}
+SHIPPED_MODELS = {"somata": "image_somata", "nuclei": "image_nuclei", "brightfield": "image_brightfield"}
 DEFAULT_MODEL = "somata"
 DEFAULT_THRESHOLDS = {"foreground": 0.5, "min_size": 10}
 #: network inputs larger than this many pixels a side run in overlapping tiles (bounded memory)
@@ -31,27 +31,23 @@ TILE = 1024
 
 
 @dataclass
-class ImageModel:
+class ImageModel(NetworkModel):
     """A loaded image model: network, config and the thresholds tuned on validation data."""
 
-    net: object
-    config: ImageConfig
-    thresholds: dict
-    device: str = "cpu"
+    KIND = "still-image"
+    SHIPPED = SHIPPED_MODELS[DEFAULT_MODEL]
+    DEFAULT_THRESHOLDS = DEFAULT_THRESHOLDS
 
     @classmethod
-    def load(cls, model=None, device: str = "cpu") -> "ImageModel":
+    def build(cls, config: dict):
+        cfg = ImageConfig.from_dict(config)
+        return build_image_net(cfg), cfg
+
+    @classmethod
+    def folder_for(cls, model=None) -> Path:
         """A model folder, or the name of a shipped model (``somata``, ``nuclei``, ``brightfield``)."""
-        from neuronseg.train.checkpoints import load_network
-
-        def build(config: dict):
-            cfg = ImageConfig.from_dict(config)
-            return build_image_net(cfg), cfg
-
-        model = DEFAULT_MODEL if model is None else model
-        folder = WEIGHTS / SHIPPED[str(model)] if str(model) in SHIPPED else Path(model)
-        net, config, thresholds = load_network(folder, build, device)
-        return cls(net, config, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
+        name = DEFAULT_MODEL if model is None else str(model)
+        return WEIGHTS_DIR / SHIPPED_MODELS[name] if name in SHIPPED_MODELS else Path(model)
 
 
 def rescale(image: np.ndarray, scale: float, order: int = 1) -> np.ndarray:
@@ -208,7 +204,7 @@ def segment_image_files(files, out, model: ImageModel, cell_class: str | None = 
     from neuronseg import __version__
     from neuronseg.io.images import read_image
     from neuronseg.io.outputs import atomic_output_dir
-    from neuronseg.io.rois import RoiSet
+    from neuronseg.roiset import RoiSet
     from neuronseg.progress import progress_bar
     from neuronseg.report import overlay, save_png
 

@@ -14,7 +14,6 @@ method is compared with.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -25,8 +24,8 @@ from neuronseg.instances.watershed import instances_from_foreground
 from neuronseg.movie.filters import BinCache, filtered_chunks, fit_normaliser
 from neuronseg.movie.images import robust_z
 from neuronseg.movie.summary import StreamingSummary, Summary
+from neuronseg.nets.model_folder import NetworkModel
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "onephoton"
 #: per map a threshold and an optional local-contrast margin (None = off); the contrast window
 #: is in cell diameters
 DEFAULT_THRESHOLDS = {"active": 0.5, "max": 0.5, "mean": 0.1, "active_contrast": None, "max_contrast": None,
@@ -63,23 +62,17 @@ class OnePhotonMaps:
 
 
 @dataclass
-class OnePhotonModel:
-    net: object
-    config: object
-    thresholds: dict
-    device: str = "cpu"
+class OnePhotonModel(NetworkModel):
+    KIND = "one-photon"
+    SHIPPED = "onephoton"
+    DEFAULT_THRESHOLDS = DEFAULT_THRESHOLDS
 
     @classmethod
-    def load(cls, folder=None, device: str = "cpu") -> "OnePhotonModel":
+    def build(cls, config: dict):
         from neuronseg.nets.onephoton import OnePhotonConfig, OnePhotonNet
-        from neuronseg.train.checkpoints import load_network
 
-        def build(config: dict):
-            cfg = OnePhotonConfig.from_dict(config)
-            return OnePhotonNet(cfg), cfg
-
-        net, cfg, thresholds = load_network(Path(folder) if folder else WEIGHTS, build, device)
-        return cls(net, cfg, {**DEFAULT_THRESHOLDS, **thresholds}, str(device))
+        cfg = OnePhotonConfig.from_dict(config)
+        return OnePhotonNet(cfg), cfg
 
     def registered(self, movie):
         """``movie`` read through the registration this model expects (``config.motion``)."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.movies import Movie
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.movie.summary import Summary, summarize
 from neuronseg.pipelines.classical import ClassicalParams, segment_classical
 from neuronseg.progress import progress_bar
@@ -29,9 +29,9 @@ NETWORK_TILE = 512
 
 def default_method() -> str:
     """DISCo when its shipped model is installed, else the classical segmenter."""
-    from neuronseg.pipelines.disco import default_model_dir
+    from neuronseg.pipelines.disco import DiscoModel
 
-    return "disco" if (default_model_dir() / "weights.pt").exists() else "classical"
+    return "disco" if DiscoModel.shipped() else "classical"
 
 
 @dataclass

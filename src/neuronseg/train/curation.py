@@ -38,12 +38,12 @@ from neuronseg.curation.model import network_inputs, predict_logits
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.io.outputs import atomic_output_dir
-from neuronseg.io.rois import RoiSet
+from neuronseg.roiset import RoiSet
 from neuronseg.nets.curation import CurationConfig, CurationNet
 from neuronseg.nets.device import torch_device
 from neuronseg.progress import progress_bar
 from neuronseg.train.augment import dihedral
-from neuronseg.train.checkpoints import save_model
+from neuronseg.nets.model_folder import save_model
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,8 @@ import numpy as np
 from neuronseg.errors import NeuronsegError
 from neuronseg.instances.affinities import affinity_targets
 from neuronseg.io.movies import open_movie
-from neuronseg.io.rois import RoiSet, read_regions_json
+from neuronseg.io.rois import read_regions_json
+from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.movie.features import disco_features, disco_offsets
 from neuronseg.progress import progress_bar
@@ -230,9 +231,11 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     """Train a DISCo model into folder ``out``; returns the training record (also in ``out/training.json``)."""
     import torch
 
-    from neuronseg.nets.disco import DiscoConfig, DiscoNet, dice_loss
+    from neuronseg.nets.disco import DiscoConfig, DiscoNet
+    from neuronseg.nets.losses import dice_loss
     from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel, image_channels
-    from neuronseg.train.checkpoints import restore_training, save_checkpoint, save_model
+    from neuronseg.train.checkpoints import restore_training, save_checkpoint
+    from neuronseg.nets.model_folder import save_model
 
     out = Path(out)
     config = config or DiscoConfig()

@@ -151,7 +151,7 @@ def image_loss(logits, target, known, config: ImageConfig, params: ImageTrainPar
     import torch
     import torch.nn.functional as F
 
-    from neuronseg.nets.disco import dice_loss
+    from neuronseg.nets.losses import dice_loss
 
     fg_logit, fg = logits[:, :1], target[:, :1]
     loss = 0.0
@@ -215,14 +215,16 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     import torch
 
     from neuronseg.nets.device import torch_device
-    from neuronseg.train.checkpoints import load_model_files, restore_training, save_checkpoint, save_model
+    from neuronseg.train.checkpoints import restore_training, save_checkpoint
+    from neuronseg.nets.model_folder import ModelFolder, save_model
 
     out = Path(out)
     device = torch_device(params.device)
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
     if params.init:
-        state, init_cfg, _ = load_model_files(params.init)
+        base = ModelFolder.read(params.init)
+        state, init_cfg = base.state, base.config
         init_cfg = ImageConfig.from_dict(init_cfg)
         # the architecture comes from the pre-trained model; data-side settings from this run
         config = ImageConfig(**{**config.to_dict(), "base_width": init_cfg.base_width, "depth": init_cfg.depth,

@@ -190,7 +190,7 @@ def _crop_at(shape, size, rng, centre=None):
 def _loss(logits, target, known):
     import torch.nn.functional as F
 
-    from neuronseg.nets.disco import dice_loss
+    from neuronseg.nets.losses import dice_loss
 
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return (bce * known).sum() / known.sum().clamp(min=1) + dice_loss(logits.sigmoid(), target, known)
@@ -357,7 +357,7 @@ def maps_of(model, sample: OnePhotonSample):
 
 
 def f1_of(model, probability: np.ndarray, truth_labels: np.ndarray, cut: tuple) -> float:
-    from neuronseg.io.rois import RoiSet
+    from neuronseg.roiset import RoiSet
     from neuronseg.metrics import neurofinder_scores
 
     pred = RoiSet.from_labels(model.instances(probability, cut, extent=None))
@@ -452,7 +452,7 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     import torch
 
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
-    from neuronseg.train.checkpoints import load_weights, save_model
+    from neuronseg.nets.model_folder import load_weights, save_model
 
     if not val or any(s.movie is None for s in val):
         raise NeuronsegError("validation needs simulated movies (their raw frames and full truth)")
