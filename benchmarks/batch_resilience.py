@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dask.distributed import Client, LocalCluster
 
-from neuronseg.pipelines.batch import read_manifest, run_batch
+from neuronseg.batch import read_manifest, run_batch
 from neuronseg.simulate import simulate
 
 

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from curation_neurofinder import DATA, HELD_OUT, held_out_figures
 
-from neuronseg.curation.model import CurationModel, read_candidates_for
+from neuronseg.curation.model import CurationModel
+from neuronseg.curation.candidates import read_candidates_for
 from neuronseg.io.rois import read_regions_json
-from neuronseg.nets.curation import CurationConfig
+from neuronseg.curation.config import CurationConfig
 from neuronseg.train.curation import CurationTrainParams, train_curation
 
 VARIANTS = {

@@ -23,8 +23,9 @@ import numpy as np
 from neuronseg.curation.decision import average_precision
 from neuronseg.curation.labels import label_candidates
 from neuronseg.curation.crops import weighted_centres
-from neuronseg.curation.model import CurationModel, read_candidates_for
-from neuronseg.io.candidates import read_candidates
+from neuronseg.curation.model import CurationModel
+from neuronseg.curation.candidates import read_candidates_for
+from neuronseg.curation.candidates import read_candidates
 from neuronseg.io.rois import read_regions_json
 from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores

@@ -17,7 +17,7 @@ import torch
 from curation_neurofinder import DATA
 
 from neuronseg.curation.model import CurationModel
-from neuronseg.io.candidates import read_candidates
+from neuronseg.curation.candidates import read_candidates
 from neuronseg.pipelines.curate import curate
 
 

@@ -81,7 +81,7 @@ def visible_by_chance(score: np.ndarray, truth, threshold: float, draws: int = 2
 def draw_cells(path, summary, truth, rois, dff, crop: int = 40) -> None:
     """One row per ROI: mean and correlation image around it with every labelled cell (red) and
     the ROI (amber), then its ΔF/F as a dot plot; written as a PNG."""
-    from neuronseg.report import overlay, save_png
+    from neuronseg.results.pictures import overlay, save_png
 
     none_matched = -np.ones(len(truth), int)
     pictures = [overlay(image, rois, truth, none_matched) for image in (summary.mean, summary.correlation)]

@@ -30,7 +30,7 @@ from scipy.ndimage import gaussian_filter1d
 from curation_neurofinder import DATA
 
 from neuronseg.curation.decision import average_precision
-from neuronseg.nets.curation import CurationConfig
+from neuronseg.curation.config import CurationConfig
 from neuronseg.train.curation import CurationTrainParams, train_network
 from neuronseg.curation.model import predict_logits
 

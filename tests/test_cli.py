@@ -288,7 +288,7 @@ def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tm
 
     movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
     model = DiscoModel.load(tiny_disco_model)
-    whole_consumer = model.feature_consumer(movie.frame_shape, movie.n_frames)
+    whole_consumer = model.feature_factory(movie.n_frames)(movie.frame_shape)
     summarize(movie.chunks(), movie.frame_shape, 3, consumers=[whole_consumer])
     factory = model.feature_factory(movie.n_frames)
     assert len(tile_grid(movie.frame_shape, 40)) == 9
@@ -306,13 +306,14 @@ def test_disco_tiles_give_the_same_features_and_nearly_the_same_probabilities(tm
 
 
 def test_disco_network_tiles_large_fields_by_itself(monkeypatch, tmp_path, small_recording, tiny_disco_model):
-    import neuronseg.pipelines.segment as segment
+    import neuronseg.pipelines.disco as disco
     from neuronseg.io.movies import Movie, _ArrayReader
+    from neuronseg.pipelines.segment import segment_movie
 
     movie = Movie(tmp_path / "sim", _ArrayReader(small_recording.movie))
-    whole = segment.segment_movie(movie, "disco", model=tiny_disco_model)
-    monkeypatch.setattr(segment, "NETWORK_TILE", 40)   # this field is larger than that
-    tiled = segment.segment_movie(movie, "disco", model=tiny_disco_model)
+    whole = segment_movie(movie, "disco", model=tiny_disco_model)
+    monkeypatch.setattr(disco, "NETWORK_TILE", 40)   # this field is larger than that
+    tiled = segment_movie(movie, "disco", model=tiny_disco_model)
     assert tiled.parameters["network_tile"] == 40
     assert abs(len(tiled.rois) - len(whole.rois)) <= max(2, len(whole.rois) // 5)
 

@@ -20,13 +20,15 @@ from neuronseg.curation.decision import (average_precision, calibrate, duplicate
                                          precision_recall_curve, threshold_for_precision)
 from neuronseg.curation.labels import label_candidates
 from neuronseg.errors import NeuronsegError
-from neuronseg.io.candidates import Candidates, read_candidates
+from neuronseg.io.candidates import Candidates
+from neuronseg.curation.candidates import read_candidates
 from neuronseg.io.caiman import read_caiman_results
 from neuronseg.io.rois import read_regions_json
 from neuronseg.roiset import RoiSet
 from neuronseg.io.suite2p import read_suite2p_plane
 from neuronseg.metrics import neurofinder_scores
-from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.nets.curation import CurationNet
+from neuronseg.curation.config import CurationConfig
 from neuronseg.nets.resnet import ResNet
 
 S2P = HERE / "data" / "suite2p_crop" / "plane0"
@@ -477,7 +479,7 @@ def test_suite2p_features_keep_its_own_images_when_a_movie_is_given(tmp_path):
     scored the model on inputs it never saw), while crop channels of images do use it."""
     import tifffile
 
-    from neuronseg.curation.model import read_candidates_for
+    from neuronseg.curation.candidates import read_candidates_for
 
     plain = read_suite2p_plane(S2P)
     movie = tmp_path / "movie.tif"

@@ -62,3 +62,15 @@ def test_widget_function_segments_a_movie_layer(small_recording):
     assert kind == "labels" and labels.shape == small_recording.movie.shape[1:] and labels.max() > 5
     with pytest.raises(ValueError, match="movie layer"):
         segment_layer(SimpleNamespace(data=small_recording.movie[0], name="frame"))
+
+
+def test_widget_saves_the_same_result_folder_as_the_command_line(small_recording, tmp_path):
+    from neuronseg.errors import NeuronsegError
+
+    layer = SimpleNamespace(data=small_recording.movie, name="sim")
+    labels, _, _ = segment_layer(layer, save_to=str(tmp_path / "out"))
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"regions.json", "labels.tif", "traces.npy", "dff.npy", "summary.json", "report.html"} <= names
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out" / "labels.tif"), labels)
+    with pytest.raises(NeuronsegError, match="already exists"):   # refused before any work
+        segment_layer(layer, save_to=str(tmp_path / "out"))

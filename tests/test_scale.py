@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from neuronseg.cli import cli
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.movies import open_movie
-from neuronseg.pipelines.batch import read_manifest, run_batch
+from neuronseg.batch import read_manifest, run_batch
 
 
 def test_convert_copies_the_movie_into_time_chunked_zarr(tmp_path, small_recording):
@@ -115,7 +115,7 @@ def test_tiles_as_dask_tasks(tmp_path, small_recording):
 
 def test_batch_passes_the_frame_rate_and_registration_to_segment(tmp_path, small_recording, monkeypatch):
     import neuronseg.pipelines.segment as segment
-    from neuronseg.pipelines.batch import run_recording
+    from neuronseg.batch import run_recording
 
     seen = {}
     real = segment.segment_movie

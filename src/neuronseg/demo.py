@@ -8,9 +8,9 @@ from pathlib import Path
 
 from neuronseg.io.movies import open_movie
 from neuronseg.io.outputs import check_writable
-from neuronseg.io.results import write_segmentation
 from neuronseg.io.rois import read_regions_json
 from neuronseg.pipelines.segment import segment_movie
+from neuronseg.results.folder import write_results
 
 
 def demo_files() -> tuple[Path, Path]:
@@ -39,7 +39,7 @@ def run_demo(out, simulated: bool = False, overwrite: bool = False, seed: int = 
         with open_movie(movie_path) as movie:
             truth = read_regions_json(truth_path, movie.frame_shape)
             seg = segment_movie(movie)
-        summary = write_segmentation(seg, out, movie_path, overwrite, truth)
+        summary = write_results(seg, out, movie_path, overwrite, truth)
     s = summary["scores"]
     seconds = sum(summary["seconds"].values())
     lines = [

@@ -63,7 +63,7 @@ def trace_features(traces: np.ndarray) -> np.ndarray:
     return np.stack([skew, snr, rate], axis=1).astype(np.float32)
 
 
-NEUROPIL_COEFFICIENT = 0.7  #: share of the surround's signal subtracted from a ROI (Suite2p's default)
+from neuronseg.io.suite2p import NEUROPIL_COEFFICIENT  # the share of the surround subtracted: Suite2p's default
 
 
 def baseline(traces: np.ndarray, fs: float, window_seconds: float = 60.0, method: str = "percentile",

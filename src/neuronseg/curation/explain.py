@@ -1,4 +1,5 @@
-"""Why a candidate got its score: guided-backpropagation saliency and a 5×5 occlusion map."""
+"""Why a candidate got its score: guided-backpropagation saliency and a 5×5 occlusion map
+(the pictures of them are drawn by :mod:`neuronseg.results.curation`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuronseg.report import save_png, to_gray8
 
 OCCLUSION_PATCH = 5
 
@@ -73,38 +73,3 @@ def occlusion_map(nets, crops: np.ndarray, feats: np.ndarray | None, patch: int 
         for k, (r, c) in enumerate(blocks):
             out[i, r : r + patch, c : c + patch] = drop[k]
     return out
-
-
-def _heat(values: np.ndarray) -> np.ndarray:
-    """Signed map as RGB: red for evidence for "cell", blue against, black for none."""
-    scale = max(float(np.abs(values).max()), 1e-12)
-    v = values / scale
-    rgb = np.zeros(values.shape + (3,), np.float64)
-    rgb[..., 0] = np.clip(v, 0, 1)
-    rgb[..., 2] = np.clip(-v, 0, 1)
-    return (rgb * 255).astype(np.uint8)
-
-
-def explanation_panel(crop: np.ndarray, saliency: np.ndarray, occlusion: np.ndarray) -> np.ndarray:
-    """One RGB row: each input channel (grey), the saliency (red) and occlusion (red/blue) maps."""
-    gap = np.full((crop.shape[1], 2, 3), 255, np.uint8)
-    tiles = []
-    for ch in crop:
-        g = to_gray8(ch, 0.0, 100.0)
-        tiles += [np.repeat(g[..., None], 3, axis=2), gap]
-    tiles += [_heat(saliency), gap, _heat(occlusion)]
-    return np.concatenate(tiles, axis=1)
-
-
-def write_explanations(nets, crops, feats, scores, indices, folder, names=None) -> list:
-    """A PNG per candidate in ``indices``: ``roi<i>_score<s>.png`` (``i`` from ``names`` when
-    the crops are a subset); returns the file names."""
-    sal = guided_saliency(nets, crops[indices], None if feats is None else feats[indices])
-    occ = occlusion_map(nets, crops[indices], None if feats is None else feats[indices])
-    written = []
-    for k, i in enumerate(indices):
-        roi = int(i if names is None else names[k])
-        name = f"roi{roi:05d}_score{scores[i]:.3f}.png"
-        save_png(explanation_panel(crops[i], sal[k], occ[k]), folder / name, min_size=512)
-        written.append(name)
-    return written

@@ -13,23 +13,13 @@ from neuronseg.curation.features import candidate_features, to_normal_scores
 from neuronseg.curation.decision import calibrate, threshold_for_precision
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
-from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.curation.config import CurationConfig
+from neuronseg.nets.curation import CurationNet
 from neuronseg.nets.device import torch_device
 from neuronseg.nets.model_folder import WEIGHTS_DIR, ModelFolder, load_weights
 
 BATCH = 256  #: crops per forward pass: ~12 MB of input, fast on CPU
 SHIPPED = "curation"   #: the shipped model's folder under weights/
-
-
-def read_candidates_for(config: CurationConfig, source, movie=None, dataset=None) -> Candidates:
-    """Candidates of ``source`` with what ``config`` reads. Image crop channels always come
-    from the movie when there is one; features use the tool's own images (Suite2p's
-    ``meanImg``, ``Vcorr``, ``max_proj``: what the shipped model was trained on) and fall back
-    to the movie's summary images only for those the tool does not keep (CaImAn: all but the mean)."""
-    from neuronseg.io.candidates import read_candidates
-
-    crops_need = any(c != "weights" for c in config.channels)
-    return read_candidates(source, movie=movie, dataset=dataset, images=True if crops_need else config.images_needed())
 
 
 def network_inputs(cands: Candidates, config: CurationConfig) -> tuple[np.ndarray, np.ndarray | None]:

@@ -139,13 +139,3 @@ def read_nwb_segmentation(path) -> tuple:
         if "Fluorescence" in ophys.data_interfaces:
             traces = np.asarray(ophys["Fluorescence"]["RoiResponseSeries"].data).T
     return RoiSet.from_coordinates(coords, shape, weights), traces
-
-
-def write_nwb_atomically(path, seg, source, fs: float, overwrite: bool = False, dff: np.ndarray | None = None) -> None:
-    """:func:`write_nwb` with ΔF/F (computed when not given), into a hidden temporary file
-    renamed to ``path`` on success."""
-    from neuronseg.io.outputs import atomic_output_file
-    from neuronseg.traces import activity
-
-    with atomic_output_file(path, overwrite) as tmp:
-        write_nwb(tmp, seg, source, fs, dff=activity(seg.traces, seg.neuropil, fs)[0] if dff is None else dff)

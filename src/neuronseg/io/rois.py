@@ -166,3 +166,19 @@ def read_rois(path, shape=None) -> RoiSet:
             f"{path}: ROIs are for an image of shape {rois.shape}, not {tuple(shape)}"
         )
     return rois
+
+
+def read_coordinates_to_score(path, other) -> list:
+    """``[row, col]`` pixel lists of ROI file ``path``, as Neurofinder scores them: a
+    regions.json exactly as written; a zip of polygons takes its field size from ``other``
+    (a label TIFF), since ImageJ files do not record it."""
+    path, other = Path(path), Path(other)
+    if path.suffix.lower() == ".json":
+        return read_regions_coordinates(path)
+    shape = None
+    if path.suffix.lower() in (".zip", ".roi"):
+        if other.suffix.lower() not in (".tif", ".tiff"):
+            raise NeuronsegError(f"{path}: ImageJ ROIs need the field size; score them against a label TIFF")
+        shape = read_label_tif(other).shape
+    rois = read_rois(path, shape)
+    return [rois.coordinates(i) for i in range(len(rois))]

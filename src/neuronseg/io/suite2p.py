@@ -14,8 +14,9 @@ import numpy as np
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.roiset import RoiSet
-from neuronseg.traces import NEUROPIL_COEFFICIENT  # Suite2p's default too, used when ops.npy does not say
 
+#: share of the surround (Fneu) subtracted from F: Suite2p's default, used when ops.npy does not say
+NEUROPIL_COEFFICIENT = 0.7
 
 
 def _load_pickled(path: Path):
@@ -120,19 +121,16 @@ def write_iscell(path, decision: np.ndarray, probability: np.ndarray) -> None:
     np.save(path, out)
 
 
-def suite2p_stat(rois: RoiSet, traces: np.ndarray | None = None) -> np.ndarray:
+def suite2p_stat(rois: RoiSet, compact: np.ndarray, skew: np.ndarray | None = None,
+                 std: np.ndarray | None = None) -> np.ndarray:
     """Suite2p's ``stat`` (object array of dicts) for our ROIs: the keys its GUI reads
     (ypix, xpix, lam, med, npix, radius, overlap, soma_crop) and the shape/trace statistics
-    its views colour by (compact, aspect_ratio, npix_norm, skew, std)."""
-    from neuronseg.curation.features import shape_features
-    from neuronseg.traces import trace_features
-
-    shape = shape_features(rois) if len(rois) else np.zeros((0, 4))
+    its views colour by: ``compact`` (1 for a disk), ``aspect_ratio``, ``npix_norm`` and, when
+    given, each trace's ``skew`` and ``std``."""
     counts = np.zeros(rois.shape[0] * rois.shape[1], np.int32)
     for p in rois.pixels:
         counts[p] += 1
     areas = rois.areas()
-    tf = trace_features(traces) if traces is not None and len(rois) else None
     stat = []
     for i in range(len(rois)):
         rc = rois.coordinates(i)
@@ -143,30 +141,32 @@ def suite2p_stat(rois: RoiSet, traces: np.ndarray | None = None) -> np.ndarray:
             "ypix": rc[:, 0].astype(np.int32), "xpix": rc[:, 1].astype(np.int32), "lam": lam,
             "med": [int(np.median(rc[:, 0])), int(np.median(rc[:, 1]))], "npix": int(len(rc)),
             "radius": float(np.sqrt(len(rc) / np.pi)), "aspect_ratio": float(ev[-1] / ev[0]),
-            "compact": float(shape[i, 1]), "npix_norm": float(len(rc) / max(areas.mean(), 1)),
+            "compact": float(compact[i]), "npix_norm": float(len(rc) / max(areas.mean(), 1)),
             "overlap": counts[rois.pixels[i]] > 1, "soma_crop": np.ones(len(rc), bool),
         }
-        if tf is not None:
-            entry["skew"] = float(tf[i, 0])
-            entry["std"] = float(np.std(traces[i]))
+        if skew is not None:
+            entry["skew"] = float(skew[i])
+        if std is not None:
+            entry["std"] = float(std[i])
         stat.append(entry)
     out = np.empty(len(stat), dtype=object)
     out[:] = stat
     return out
 
 
-def write_suite2p_plane(folder, rois: RoiSet, F: np.ndarray, Fneu: np.ndarray, spks: np.ndarray, summary,
+def write_suite2p_plane(folder, stat: np.ndarray, shape, F: np.ndarray, Fneu: np.ndarray, spks: np.ndarray, summary,
                         fs: float, tau: float, diameter: float, iscell: np.ndarray | None = None,
                         neuropil_coefficient: float = NEUROPIL_COEFFICIENT) -> None:
-    """A plane folder the Suite2p GUI opens: ``stat.npy``, ``ops.npy``, ``iscell.npy``, ``F.npy``,
-    ``Fneu.npy``, ``spks.npy`` (ROIs × frames, float32); ``ops`` carries the mean image
-    (``meanImg``), the correlation image (``Vcorr``) and the max projection over the full field."""
+    """A plane folder the Suite2p GUI opens: ``stat.npy`` (:func:`suite2p_stat`), ``ops.npy``,
+    ``iscell.npy``, ``F.npy``, ``Fneu.npy``, ``spks.npy`` (ROIs × frames, float32) for a field of
+    ``shape``; ``ops`` carries the ``summary`` images (``.mean``, ``.correlation``, ``.max``:
+    ``meanImg``, ``Vcorr`` and ``max_proj``) over the full field."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    h, w = rois.shape
+    h, w = shape
     n, t = F.shape
     # writing Suite2p's own layout: object arrays of dicts need pickle (we only ever save them)
-    np.save(folder / "stat.npy", suite2p_stat(rois, F - neuropil_coefficient * Fneu), allow_pickle=True)
+    np.save(folder / "stat.npy", stat, allow_pickle=True)
     ops = {
         "Ly": h, "Lx": w, "nframes": t, "fs": float(fs), "tau": float(tau), "diameter": [float(diameter)] * 2,
         "meanImg": summary.mean.astype(np.float32), "max_proj": summary.max.astype(np.float32),

@@ -89,6 +89,7 @@ class NetworkModel:
     config: object
     thresholds: dict
     device: str = "cpu"
+    origin: str = "shipped default"   #: the folder it was loaded from, as the user named it
 
     KIND: ClassVar[str] = ""                  #: what the model is, in messages ("DISCo", …)
     SHIPPED: ClassVar[str] = ""               #: folder under weights/ of the default model
@@ -123,4 +124,5 @@ class NetworkModel:
         net, config = cls.build(files.config)
         # shipped weights may be stored as float16 (half the package size); compute in float32
         load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in files.state.items()}, files.path)
-        return cls(net.to(target).eval(), config, {**cls.DEFAULT_THRESHOLDS, **files.thresholds}, str(device))
+        return cls(net.to(target).eval(), config, {**cls.DEFAULT_THRESHOLDS, **files.thresholds}, str(device),
+                   "shipped default" if model is None else str(model))

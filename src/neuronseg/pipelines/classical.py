@@ -20,6 +20,7 @@ from scipy import ndimage as ndi
 
 from neuronseg.movie.soma import DEFAULT_DIAMETER, DISK_WEIGHT, soma_score
 from neuronseg.movie.summary import Summary
+from neuronseg.pipelines.method import MovieMethod, timed
 from neuronseg.roiset import RoiSet
 
 
@@ -78,3 +79,17 @@ def segment_classical(summary: Summary, params: ClassicalParams | None = None) -
     areas = rois.areas()
     keep = (areas >= params.min_area_fraction * disk) & (areas <= params.max_area_fraction * disk)
     return rois.subset(keep)
+
+
+class ClassicalMethod(MovieMethod):
+    """The classical segmenter as a method of :func:`~neuronseg.pipelines.segment.segment_movie`."""
+
+    name = KIND = "classical"
+
+    def __init__(self, params: ClassicalParams | None = None):
+        self.params = params or ClassicalParams()
+
+    def find_cells(self, movie, summary: Summary, features, chunk, tile_size, seconds: dict) -> tuple[RoiSet, dict]:
+        with timed(seconds, "detect"):
+            rois = segment_classical(summary, self.params)
+        return rois, self.params.as_dict()

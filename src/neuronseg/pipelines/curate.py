@@ -1,9 +1,7 @@
-"""Curation: score candidates, decide at a target precision, drop duplicates, write the result."""
+"""Curation: score candidates, decide at a target precision, drop duplicates."""
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +10,6 @@ from neuronseg.curation.crops import weighted_centres
 from neuronseg.curation.decision import duplicate_of
 from neuronseg.curation.model import CurationModel
 from neuronseg.io.candidates import Candidates
-from neuronseg.io.outputs import atomic_output_dir
 from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 
@@ -49,7 +46,7 @@ def curate_source(source, precision: float = DEFAULT_PRECISION, model=None, movi
                   keep_duplicates: bool = False, device: str = "cpu") -> tuple[Candidates, CurationModel, Curation]:
     """Read the candidates of ``source`` (with ``movie`` when the model needs images), load
     ``model`` (default: shipped) and curate; returns ``(candidates, model, curation)``."""
-    from neuronseg.curation.model import read_candidates_for
+    from neuronseg.curation.candidates import read_candidates_for
 
     cmodel = CurationModel.load(model, device)
     cands = read_candidates_for(cmodel.config, source, movie, dataset)
@@ -68,45 +65,3 @@ def least_certain(result: Curation, n: int) -> np.ndarray:
     """Indices of the ``n`` candidates scored closest to the decision threshold."""
     t = min(result.threshold["threshold"], 1.0)
     return np.argsort(np.abs(result.scores - t), kind="stable")[:n]
-
-
-def write_curation(result: Curation, cands: Candidates, out, overwrite: bool = False, extra: dict | None = None,
-                   explain: tuple | None = None) -> dict:
-    """``scores.csv`` (roi, score, decision, duplicate_of), ``summary.json`` and, for Suite2p
-    input, an ``iscell.npy`` in Suite2p's own layout. The input files are never touched.
-
-    ``explain = (model, n)`` adds ``explain/`` with a PNG per least-certain candidate: its
-    input channels, the guided-backpropagation saliency and the 5×5 occlusion map.
-    """
-    from neuronseg.curation.explain import write_explanations
-    from neuronseg.curation.model import network_inputs
-    from neuronseg.io.suite2p import write_iscell
-
-    summary = {
-        "source": str(cands.path),
-        "source_kind": cands.source,
-        "n_candidates": len(cands),
-        "n_cells": result.n_cells,
-        "threshold": result.threshold,
-        "n_duplicates_dropped": int((result.duplicate_of >= 0).sum()),
-        **(extra or {}),
-    }
-    if cands.tool_decision is not None:
-        summary["n_cells_by_the_tool"] = int(cands.tool_decision.sum())
-    with atomic_output_dir(out, overwrite) as tmp:
-        with open(tmp / "scores.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["roi", "score", "decision", "duplicate_of"])
-            for i, (s, d, dup) in enumerate(zip(result.scores, result.decision, result.duplicate_of)):
-                w.writerow([i, f"{s:.5f}", int(d), "" if dup < 0 else int(dup)])
-        if cands.source == "suite2p":
-            write_iscell(tmp / "iscell.npy", result.decision, result.scores)
-        if explain is not None:
-            model, n = explain
-            idx = least_certain(result, n)
-            crops, feats = network_inputs(cands.subset(idx), model.config)
-            (tmp / "explain").mkdir()
-            summary["explained"] = write_explanations(model.nets, crops, feats, result.scores[idx],
-                                                      np.arange(len(idx)), tmp / "explain", names=idx)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary

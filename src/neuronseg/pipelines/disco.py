@@ -13,6 +13,7 @@ from neuronseg.roiset import RoiSet
 from neuronseg.movie.features import SegmentCorrelations, disco_offsets
 from neuronseg.movie.images import normalise_mean_image
 from neuronseg.nets.model_folder import NetworkModel
+from neuronseg.pipelines.method import MovieMethod, timed
 from neuronseg.movie.soma import soma_score
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLDS = {"foreground": 0.5, "bias": 0.5, "min_size": 25}
 MIN_POOLED_PER_SEGMENT = 12   #: pooled frames per segment that short movies keep
 MIN_FRAMES_PER_SEGMENT = 3    #: below this a segment's correlations are meaningless
+#: px: the network goes over larger fields in overlapping tiles of this size even without
+#: ``tile_size``. Its whole-field activations grow with the field: measured with the shipped
+#: model, +1.6 GB at 1024² and +6.5 GB at 2048², while 512-px tiles add about 0.4 GB.
+NETWORK_TILE = 512
 
 
 def image_channels(mean: np.ndarray, config) -> np.ndarray:
@@ -35,9 +40,12 @@ def image_channels(mean: np.ndarray, config) -> np.ndarray:
 
 
 @dataclass
-class DiscoModel(NetworkModel):
-    """A loaded DISCo network with the settings it was trained and tuned with."""
+class DiscoModel(NetworkModel, MovieMethod):
+    """A loaded DISCo network with the settings it was trained and tuned with; as a method
+    of :func:`~neuronseg.pipelines.segment.segment_movie` it reads its correlation features
+    in the summary pass, then runs the network and GASP."""
 
+    name = "disco"
     KIND = "DISCo"
     SHIPPED = "disco"
     DEFAULT_THRESHOLDS = DEFAULT_THRESHOLDS
@@ -65,9 +73,6 @@ class DiscoModel(NetworkModel):
         """The shortest movie this model segments."""
         return self.config.n_segments * MIN_FRAMES_PER_SEGMENT
 
-    def feature_consumer(self, frame_shape, n_frames) -> SegmentCorrelations:
-        return self.feature_factory(n_frames)(frame_shape)
-
     def feature_factory(self, n_frames):
         """``make(frame_shape) -> SegmentCorrelations`` for this movie length: a small picklable
         callable, so spatial tiles (and Dask tasks) make consumers of their own shape."""
@@ -81,6 +86,23 @@ class DiscoModel(NetworkModel):
             )
         return functools.partial(SegmentCorrelations, n_frames=n_frames, pool=self.pool_for(n_frames),
                                  n_segments=cfg.n_segments, offsets=disco_offsets(cfg.n_offsets, cfg.correlation_radius))
+
+    def find_cells(self, movie, summary, features: np.ndarray, chunk, tile_size, seconds: dict) -> tuple[RoiSet, dict]:
+        """Network on the features and the summary's mean image (in tiles on large fields or
+        with ``tile_size``), then GASP; ``(rois, parameters)``."""
+        with timed(seconds, "network"):
+            images = image_channels(summary.mean, self.config)
+            network_tile = tile_size or (NETWORK_TILE if max(movie.frame_shape) > NETWORK_TILE else None)
+            if network_tile is None:
+                probs = self.predict(features, images)
+            else:
+                from neuronseg.pipelines.tiles import predict_tiled
+
+                probs = predict_tiled(self.predict, features, images, tile_size=network_tile)
+        with timed(seconds, "instances"):
+            rois = self.instances(probs)
+        return rois, {"model": self.origin, "config": self.config.to_dict(), "pool_used": self.pool_for(movie.n_frames),
+                      "thresholds": self.thresholds, "device": self.device, "network_tile": network_tile}
 
     def predict(self, features: np.ndarray, images: np.ndarray) -> np.ndarray:
         """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground.

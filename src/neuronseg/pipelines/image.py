@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,36 +194,22 @@ def _resize_labels(labels: np.ndarray, shape) -> np.ndarray:
     return resize(labels, shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
 
 
-def segment_image_files(files, out, model: ImageModel, cell_class: str | None = None, refine: str | None = None,
-                        diameter=None, overwrite: bool = False, tile_size: int | None = None) -> dict:
-    """Segment each image file; write ``OUT/<stem>_labels.tif`` and ``OUT/<stem>_overlay.png``
-    (DESIGN.md's contract) and ``OUT/summary.json``. Returns the summary."""
-    import tifffile
-
-    from neuronseg import __version__
-    from neuronseg.io.images import read_image
-    from neuronseg.io.outputs import atomic_output_dir
-    from neuronseg.roiset import RoiSet
-    from neuronseg.progress import progress_bar
-    from neuronseg.report import overlay, save_png
-
+def segment_image_files(files, model: ImageModel, cell_class: str | None = None, refine: str | None = None,
+                        diameter=None, tile_size: int | None = None):
+    """``(path, image, labels, seconds)`` for each image file, read and segmented one at a time
+    (a generator; the names are checked first: two images sharing a stem would share outputs)."""
     files = [Path(f) for f in files]
     stems = [f.stem for f in files]
     if len(set(stems)) != len(stems):
         raise NeuronsegError("two input images share a name stem; their outputs would collide")
-    images = []
-    with atomic_output_dir(out, overwrite) as tmp:
-        with progress_bar(len(files), "images", unit="image") as tick:
-            for f in files:
-                t0 = time.perf_counter()
-                image = read_image(f)
-                labels = segment_image(image, model, cell_class, refine, diameter, tile_size)
-                tifffile.imwrite(tmp / f"{f.stem}_labels.tif", labels.astype(np.uint16), compression="zlib")
-                save_png(overlay(image, RoiSet.from_labels(labels)), tmp / f"{f.stem}_overlay.png", min_size=0)
-                images.append({"image": f.name, "n_cells": int(labels.max()),
-                               "seconds": round(time.perf_counter() - t0, 3)})
-                tick(1)
-        summary = {"version": __version__, "model": model.config.to_dict(), "thresholds": model.thresholds,
-                   "cell_class": cell_class, "diameter": diameter, "images": images}
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary
+
+    def each():
+        from neuronseg.io.images import read_image
+
+        for f in files:
+            t0 = time.perf_counter()
+            image = read_image(f)
+            labels = segment_image(image, model, cell_class, refine, diameter, tile_size)
+            yield f, image, labels, round(time.perf_counter() - t0, 3)
+
+    return each()

@@ -25,6 +25,7 @@ from neuronseg.movie.filters import BinCache, filtered_chunks, fit_normaliser
 from neuronseg.movie.images import robust_z
 from neuronseg.movie.summary import StreamingSummary, Summary
 from neuronseg.nets.model_folder import NetworkModel
+from neuronseg.pipelines.method import MovieMethod, timed
 
 #: per map a threshold and an optional local-contrast margin (None = off); the contrast window
 #: is in cell diameters
@@ -62,8 +63,14 @@ class OnePhotonMaps:
 
 
 @dataclass
-class OnePhotonModel(NetworkModel):
+class OnePhotonModel(NetworkModel, MovieMethod):
+    """A loaded one-photon network; as a method of
+    :func:`~neuronseg.pipelines.segment.segment_movie` it registers the movie as it was
+    trained to, streams it through its networks, and keeps the cells that show a transient."""
+
+    name = "onephoton"
     KIND = "one-photon"
+    tileable = False
     SHIPPED = "onephoton"
     DEFAULT_THRESHOLDS = DEFAULT_THRESHOLDS
 
@@ -73,6 +80,35 @@ class OnePhotonModel(NetworkModel):
 
         cfg = OnePhotonConfig.from_dict(config)
         return OnePhotonNet(cfg), cfg
+
+    @property
+    def default_motion(self) -> str:
+        return self.config.motion
+
+    def motion_params(self, motion: str):
+        from neuronseg.movie.motion import MotionParams
+
+        return MotionParams.for_onephoton(motion)
+
+    @property
+    def min_frames(self) -> int:
+        return 2 * max(1, self.config.frame_filter().temporal_bin)
+
+    def find_cells(self, movie, summary, features, chunk, tile_size, seconds: dict):
+        """The networks over the streamed movie, then the active map's cells; ``(rois, parameters)``."""
+        from neuronseg.progress import progress_bar
+        from neuronseg.roiset import RoiSet
+
+        with timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
+            maps = self.predict(movie, chunk, progress=tick)
+        with timed(seconds, "instances"):
+            rois = RoiSet.from_labels(self.instances(maps.active, outline=maps.outline))
+        return rois, {"model": self.origin, "config": self.config.to_dict(), "thresholds": self.thresholds,
+                      "device": self.device}
+
+    def keep(self, rois, events):
+        """The method's last step: a ROI whose trace never shows a transient is not an active cell."""
+        return drop_silent(rois, events)[1]
 
     def registered(self, movie):
         """``movie`` read through the registration this model expects (``config.motion``)."""
@@ -93,8 +129,9 @@ class OnePhotonModel(NetworkModel):
 
         filt = self.config.frame_filter()
         k = max(1, filt.temporal_bin)
-        if movie.n_frames < 2 * k:
-            raise NeuronsegError(f"the one-photon method needs at least {2 * k} frames; this movie has {movie.n_frames}")
+        if movie.n_frames < self.min_frames:
+            raise NeuronsegError(f"the one-photon method needs at least {self.min_frames} frames; "
+                                 f"this movie has {movie.n_frames}")
         cache = BinCache()  # the normaliser's filtered window, served again to the stream
         norm = fit_normaliser(movie.read, movie.n_frames, filt, NORMALISER_BINS, keep=cache)
         h = None

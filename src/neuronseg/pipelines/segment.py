@@ -1,30 +1,51 @@
-"""Movies → cells: the stages of `neuronseg segment`, timed, composed from plain functions."""
+"""Movies → cells: the stages of `neuronseg segment`, timed, composed from plain functions.
+
+    movie ─(registration)─► summary pass (summary images + the method's features, one read)
+          ─► the method's cells ─► traces pass (ROIs and their neuropil rings, one read)
+          ─► ΔF/F and events ─► the method's last word on which cells stay
+
+Every method is one object with the interface of :mod:`neuronseg.pipelines.method`;
+:data:`METHODS` names them.
+"""
 
 from __future__ import annotations
 
 import logging
 import resource
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.movies import Movie
-from neuronseg.roiset import RoiSet
 from neuronseg.movie.summary import Summary, summarize
-from neuronseg.pipelines.classical import ClassicalParams, segment_classical
+from neuronseg.pipelines.classical import ClassicalMethod, ClassicalParams
+from neuronseg.pipelines.method import timed
 from neuronseg.progress import progress_bar
-from neuronseg.traces import extract_traces, neuropil_rois
+from neuronseg.roiset import RoiSet
+from neuronseg.traces import activity, extract_traces, neuropil_rois
 
 log = logging.getLogger(__name__)
 
-METHODS = ("disco", "onephoton", "classical")
-#: px: DISCo's network goes over larger fields in overlapping tiles of this size even without
-#: ``tile_size``. Its whole-field activations grow with the field: measured with the shipped
-#: model, +1.6 GB at 1024² and +6.5 GB at 2048², while 512-px tiles add about 0.4 GB.
-NETWORK_TILE = 512
+
+def _load_disco(model, device, params):
+    from neuronseg.pipelines.disco import DiscoModel
+
+    return model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
+
+
+def _load_onephoton(model, device, params):
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+
+    return model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
+
+
+#: ``--method`` name → ``load(model, device, classical_params) -> method object``
+METHODS = {
+    "disco": _load_disco,
+    "onephoton": _load_onephoton,
+    "classical": lambda model, device, params: ClassicalMethod(params),
+}
 
 
 def default_method() -> str:
@@ -36,28 +57,24 @@ def default_method() -> str:
 
 @dataclass
 class Segmentation:
-    """What `segment_movie` found: ROIs, their traces, the summary images and the run's record."""
+    """What `segment_movie` found: everything a result folder holds."""
 
     rois: RoiSet
-    traces: np.ndarray
+    traces: np.ndarray           #: (n_rois, T) float32 weighted mean fluorescence of each ROI
     summary: Summary
     method: str
     parameters: dict
-    seconds: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)   #: wall seconds per stage
     neuropil: np.ndarray | None = None  #: (n_rois, T) mean of each ROI's surround ring (traces.neuropil_rois)
+    dff: np.ndarray | None = None       #: (n_rois, T) ΔF/F of the neuropil-corrected traces (traces.activity)
+    events: np.ndarray | None = None    #: (n_rois, T) bool: the peak of each transient
+    fs: float | None = None             #: frame rate given (None: time scales taken as at 10 Hz)
+    diameter: float | None = None       #: the cell diameter (px) the run was given
 
     @property
     def peak_memory_mb(self) -> float:
         # ru_maxrss is in KiB on Linux: the high-water mark of this whole process
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-@contextmanager
-def _timed(seconds: dict, name: str):
-    """Record the wall time of a ``with`` block as ``seconds[name]``."""
-    t = time.perf_counter()
-    yield
-    seconds[name] = round(time.perf_counter() - t, 3)
 
 
 #: float32 copies of a time chunk alive at once in the summary pass (the chunk, products with
@@ -88,7 +105,7 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
                   memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
                   dataset: str | None = None, motion: str | None = None, fs: float | None = None) -> Segmentation:
-    """Find cells in a movie and extract their traces.
+    """Find cells in a movie and extract their traces, ΔF/F and events.
 
     Parameters
     ----------
@@ -117,99 +134,61 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         Default: none, except for ``onephoton``, whose model names the registration it was
         trained with (rigid for the shipped one; pass "none" for an already registered movie).
     fs : float, optional
-        Frame rate (Hz): the time scales of the activity test of ``onephoton`` (default: as
-        if 10 Hz).
+        Frame rate (Hz): the time scales of ΔF/F and events (default: as if 10 Hz).
 
     Returns
     -------
     Segmentation
     """
     chosen = method is not None or model is not None
-    method = method or ("disco" if model is not None else default_method())
-    if method not in METHODS:
-        raise NeuronsegError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    name = method or ("disco" if model is not None else default_method())
+    if name not in METHODS:
+        raise NeuronsegError(f"unknown method '{name}' (choose from {', '.join(METHODS)})")
     if fs is not None and not fs > 0:
         raise NeuronsegError(f"the frame rate must be above 0 Hz, not {fs}")
-    if method == "onephoton" and tile_size is not None:
-        raise NeuronsegError("the one-photon method runs on whole frames; it cannot be combined with --tile-size")
+    params = params or ClassicalParams()
+    found_by = METHODS[name](model, device, params)
+    if tile_size is not None and not found_by.tileable:
+        raise NeuronsegError(f"the {found_by.KIND} method runs on whole frames; it cannot be combined with --tile-size")
     seconds: dict[str, float] = {}
-    disco = None
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
     motion_summary = None
-    onephoton = None
-    if method == "onephoton":
-        from neuronseg.pipelines.onephoton import OnePhotonModel
-
-        onephoton = model if isinstance(model, OnePhotonModel) else OnePhotonModel.load(model, device)
     if motion is None:
-        motion = onephoton.config.motion if onephoton is not None else "none"
+        motion = found_by.default_motion
         if motion != "none":
-            log.info(f"registering ({motion}) as the one-photon model expects; pass --motion none "
+            log.info(f"registering ({motion}) as the {found_by.KIND} model expects; pass --motion none "
                      "for a movie that is already registered (a ΔF/F movie, say)")
     if motion != "none":
-        from neuronseg.movie.motion import MotionCorrectedMovie, MotionParams, estimate_motion
+        from neuronseg.movie.motion import MotionCorrectedMovie, estimate_motion
 
         if tile_size is not None:
             raise NeuronsegError("--motion works on whole frames; it cannot be combined with --tile-size yet")
-        with _timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
-            motion_params = MotionParams.for_onephoton(motion) if method == "onephoton" else MotionParams(method=motion)
-            estimate = estimate_motion(movie, motion_params, chunk, progress=tick)
+        with timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
+            estimate = estimate_motion(movie, found_by.motion_params(motion), chunk, progress=tick)
         movie = MotionCorrectedMovie(movie, estimate)
         motion_summary = estimate.summary()
-    if method == "disco":
-        from neuronseg.pipelines.disco import DiscoModel, image_channels
-
-        disco = model if isinstance(model, DiscoModel) else DiscoModel.load(model, device)
-        if not chosen and movie.n_frames < disco.min_frames:
-            log.warning(f"{movie.n_frames} frames are too few for DISCo (it needs {disco.min_frames}): "
-                        "using the classical segmenter")
-            method, disco = "classical", None
-    if disco is not None:
-        factory = disco.feature_factory(movie.n_frames)  # checks the movie is long enough
+    if not chosen and movie.n_frames < found_by.min_frames:
+        log.warning(f"{movie.n_frames} frames are too few for {found_by.KIND} (it needs {found_by.min_frames}): "
+                    "using the classical segmenter")
+        found_by = ClassicalMethod(params)
+    factory = found_by.feature_factory(movie.n_frames)  # checks the movie is long enough
     features = None
     if tile_size is not None:
         from neuronseg.pipelines.tiles import tile_grid, tiled_summarize
 
         n_tiles = len(tile_grid(movie.frame_shape, tile_size))
-        with _timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
-            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick,
-                                     features=factory if disco is not None else None)
-        summary, features = result if disco is not None else (result, None)
+        with timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
+            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick, features=factory)
+        summary, features = result if factory is not None else (result, None)
     else:
-        consumers = [factory(movie.frame_shape)] if disco is not None else []
-        with _timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
+        consumers = [factory(movie.frame_shape)] if factory is not None else []
+        with timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
             summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick,
                                 consumers=consumers)
-        if disco is not None:
+        if consumers:
             features = consumers[0].finish()
-    if disco is not None:
-        with _timed(seconds, "network"):
-            images = image_channels(summary.mean, disco.config)
-            network_tile = tile_size or (NETWORK_TILE if max(movie.frame_shape) > NETWORK_TILE else None)
-            if network_tile is None:
-                probs = disco.predict(features, images)
-            else:
-                from neuronseg.pipelines.tiles import predict_tiled
-
-                probs = predict_tiled(disco.predict, features, images, tile_size=network_tile)
-        with _timed(seconds, "instances"):
-            rois = disco.instances(probs)
-        parameters = {"model": str(model or "shipped default"), "config": disco.config.to_dict(),
-                      "pool_used": disco.pool_for(movie.n_frames), "thresholds": disco.thresholds, "device": disco.device,
-                      "network_tile": network_tile}
-    elif method == "onephoton":
-        with _timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
-            maps = onephoton.predict(movie, chunk, progress=tick)
-        with _timed(seconds, "instances"):
-            rois = RoiSet.from_labels(onephoton.instances(maps.active, outline=maps.outline))
-        parameters = {"model": str(model or "shipped default"), "config": onephoton.config.to_dict(),
-                      "thresholds": onephoton.thresholds, "device": onephoton.device}
-    else:
-        params = params or ClassicalParams()
-        with _timed(seconds, "detect"):
-            rois = segment_classical(summary, params)
-        parameters = params.as_dict()
-    with _timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
+    rois, parameters = found_by.find_cells(movie, summary, features, chunk, tile_size, seconds)
+    with timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
         # the ROIs and their surround rings in one pass over the movie
         rings = neuropil_rois(rois)
         both = RoiSet(rois.shape, list(rois.pixels) + list(rings.pixels),
@@ -217,14 +196,15 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         all_traces = extract_traces(movie.chunks(chunk), both, movie.n_frames, progress=tick)
     n = len(rois)
     traces, neuropil = all_traces[:n], all_traces[n:]
-    if method == "onephoton":
-        # the method's last step: a ROI whose trace never shows a transient is not an active cell
-        from neuronseg.pipelines.onephoton import drop_silent
-        from neuronseg.traces import activity
-
-        rois, keep = drop_silent(rois, activity(traces, neuropil, fs)[1])
-        parameters["silent_rois_dropped"] = n - len(rois)
-        traces, neuropil = traces[keep], neuropil[keep]
+    with timed(seconds, "activity"):
+        dff, events = activity(traces, neuropil, fs)
+        keep = found_by.keep(rois, events)
+        if keep is not None:
+            parameters["silent_rois_dropped"] = n - len(keep)
+            rois, traces, neuropil = rois.subset(keep), traces[keep], neuropil[keep]
+            if len(keep) < n:   # ΔF/F's floor depends on all the traces: computed again on those kept
+                dff, events = activity(traces, neuropil, fs)
     if motion_summary is not None:
         parameters = {**parameters, "motion": motion_summary}
-    return Segmentation(rois, traces, summary, method, parameters, seconds, neuropil)
+    return Segmentation(rois, traces, summary, found_by.name, parameters, seconds, neuropil, dff, events, fs,
+                        params.diameter)

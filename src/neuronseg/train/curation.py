@@ -26,6 +26,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,7 +40,8 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.io.candidates import Candidates
 from neuronseg.io.outputs import atomic_output_dir
 from neuronseg.roiset import RoiSet
-from neuronseg.nets.curation import CurationConfig, CurationNet
+from neuronseg.nets.curation import CurationNet
+from neuronseg.curation.config import CurationConfig
 from neuronseg.nets.device import torch_device
 from neuronseg.progress import progress_bar
 from neuronseg.train.augment import dihedral
@@ -275,3 +277,43 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
         (tmp / "training.json").write_text(json.dumps(summary, indent=1))
     return summary
 
+
+
+def per_source(values, sources, option: str) -> list:
+    """``values`` given once for all ``sources`` (or not at all: None each), or once per source."""
+    if len(values) <= 1:
+        return [values[0] if values else None] * len(sources)
+    if len(values) != len(sources):
+        raise NeuronsegError(f"{option} is given {len(values)} times for {len(sources)} candidate sources: "
+                             "give it once for all, or once per source in the same order")
+    return list(values)
+
+
+def train_curation_model(sources, truths, out, *, movies=(), val_rect=None, folds: int = 1, exclude_rects=(),
+                         label_rule: str = "iou", iou: float = 0.7, channels=("weights",),
+                         features=("trace", "shape", "image", "activity"), backbone: str = "small", width: int = 8,
+                         epochs: int = 25, ensemble: int = 3, seed: int = 0, device: str = "cpu",
+                         overwrite: bool = False) -> dict:
+    """`neuronseg train curate`: read each candidate source with its human masks (``truths``
+    and ``movies`` given once for all sources or once per source; sources naming the same
+    masks are one recording), train, and write the model folder ``out``. Returns the record."""
+    from neuronseg.curation.candidates import read_candidates_for
+    from neuronseg.io.outputs import check_writable
+    from neuronseg.io.rois import read_rois
+
+    if folds > 1 and val_rect:
+        raise NeuronsegError("--folds > 1 replaces --val: give one or the other")
+    check_writable(out, overwrite)
+    config = CurationConfig(channels=list(channels), features=list(features), backbone=backbone, width=width)
+    truths, movies = per_source(truths, sources, "--truth"), per_source(movies, sources, "--movie")
+    cands = [read_candidates_for(config, s, m) for s, m in zip(sources, movies)]
+    # sources that name the same masks are one recording (several tools' runs on one movie)
+    truths = [Path(t).resolve() for t in truths]
+    masks = {}
+    for t, c in zip(truths, cands):   # each file read once, however many sources share it
+        if t not in masks:
+            masks[t] = read_rois(t, c.rois.shape)
+    recordings = [list(masks).index(t) for t in truths]
+    params = CurationTrainParams(epochs=epochs, ensemble=ensemble, seed=seed, device=device, label_rule=label_rule,
+                                 label_iou=iou, val_rect=val_rect, exclude_rects=tuple(exclude_rects), folds=folds)
+    return train_curation([(c, masks[t]) for c, t in zip(cands, truths)], out, params, config, overwrite, recordings)

@@ -314,3 +314,22 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     save_model(out, net.state_dict(), config.to_dict(), best_thresholds)
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def train_disco_model(data_dirs, out, *, val_rect=None, exclude_rect=None, epochs: int = 30,
+                      steps_per_epoch: int = 40, batch_size: int = 4, base_width: int = 16, patience: int = 8,
+                      label_reach: float | None = None, extra_inputs=(), seed: int = 0, device: str = "cpu",
+                      resume: bool = False, overwrite: bool = False) -> dict:
+    """`neuronseg train disco`: train on the recordings in ``data_dirs`` (validation on
+    ``val_rect`` of the first) and write the model folder ``out``. Returns the record."""
+    from neuronseg.nets.device import torch_device
+    from neuronseg.nets.disco import DiscoConfig
+
+    if Path(out).exists() and not (resume or overwrite):
+        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    torch_device(device)   # refuse a device this machine lacks before any work
+    params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
+                         seed=seed, device=device, val_rect=val_rect, exclude_rect=exclude_rect,
+                         label_reach=label_reach)
+    return train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)),
+                       resume=resume)

@@ -316,3 +316,42 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     (out / "training.json").write_text(json.dumps(record, indent=1))
     ckpt_path.unlink(missing_ok=True)
     return record
+
+
+def train_image_on_folders(data_paths, out, *, val_paths=(), exclude=(), target: str = "semantic",
+                           instances: str | None = None, loss: str = "bce+dice", pos_weight: float = 1.0,
+                           dropout: float = 0.0, cell_classes=(), base_width: int = 16, scale: float = 1.0,
+                           refine: str = "", partial_labels: bool = False, init=None, freeze_all_but: int = 0,
+                           elastic: bool = True, intensity_jitter: bool = False, low_resolution: float = 1.0,
+                           render_outlines: bool = False, epochs: int = 40, steps_per_epoch: int = 25, crop: int = 128,
+                           seed: int = 0, device: str = "cpu", resume: bool = False, overwrite: bool = False) -> dict:
+    """`neuronseg image train`: read the labelled images of ``data_paths`` (and ``val_paths``),
+    leave out those whose names match a pattern of ``exclude``, train, and write the model
+    folder ``out``. Returns the training record."""
+    from fnmatch import fnmatch
+
+    from neuronseg.io.images import read_labelled_images
+
+    if Path(out).exists() and not (resume or overwrite):
+        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    if freeze_all_but and not init:
+        raise NeuronsegError("--freeze-all-but needs --init (a pre-trained model to fine-tune)")
+
+    def kept(paths):
+        return [it for p in paths for it in read_labelled_images(p) if not any(fnmatch(it.name, e) for e in exclude)]
+
+    items, val_items = kept(data_paths), kept(val_paths)
+    if not items:
+        raise NeuronsegError("--exclude leaves no training image")
+    try:
+        config = ImageConfig(base_width=base_width, dropout=dropout, target=target, scale=scale,
+                             instances=instances or ("flows" if target == "flows" else "watershed"),
+                             cell_classes=list(cell_classes), refine=refine)
+        params = ImageTrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, loss=loss,
+                                  pos_weight=pos_weight, elastic=elastic, intensity=intensity_jitter,
+                                  low_resolution=low_resolution, render_outlines=render_outlines,
+                                  freeze_all_but=freeze_all_but, init=str(init) if init else None,
+                                  partial_labels=partial_labels, seed=seed, device=device)
+    except ValueError as exc:
+        raise NeuronsegError(str(exc)) from None
+    return train_image_model(items, out, config, params, val_items or None, resume=resume)

@@ -544,3 +544,56 @@ Finds the cells that are *active* in a one-photon (miniscope, widefield) movie.
 - Training time on this machine (2 CPU cores): {record['seconds']} s.
 - Intended for cells of about {config.cell_diameter:g} px across; rescale other movies.
 """
+
+
+def train_onephoton_model(out, *, simulated: int = 8, val_simulated: int = 2, partial=(), partial_rows=None,
+                          frame_steps: int = 1500, gru_steps: int = 300, temporal_bin: int = 4, gru_hidden: int = 8,
+                          width: int = 8, motion: str = "none", outline_simulated: int = 0, outline_width: int = 16,
+                          outline_steps: int = 1500, base=None, seed: int = 0, device: str = "cpu",
+                          overwrite: bool = False) -> dict:
+    """`neuronseg train onephoton`: simulate the movies (seeds 100… to train, 200… to tune the
+    cuts, 500… for the outline stage), read the partly labelled real ones (``partial``: pairs
+    of movie and label file, ``partial_rows`` the rows to use), train, and write the model
+    folder ``out``. With ``base`` (a trained one-photon model folder) only the outline stage is
+    trained and the rest kept as it is. Returns the training record."""
+    from neuronseg.io.movies import open_movie
+    from neuronseg.io.outputs import atomic_output_dir
+    from neuronseg.io.rois import read_rois
+    from neuronseg.nets.device import torch_device
+    from neuronseg.pipelines.onephoton import OnePhotonModel
+    from neuronseg.progress import progress_bar
+    from neuronseg.simulate import ONEPHOTON_PHOTONS
+
+    torch_device(device)   # refuse a device this machine lacks before simulating the movies
+    if outline_simulated < 0:
+        raise NeuronsegError("--outline-simulated takes a count of movies, 0 or more")
+    if base is not None:
+        if not outline_simulated:
+            raise NeuronsegError("--from trains only the outline stage: give --outline-simulated N")
+        base_config = OnePhotonModel.load(base).config   # refuses a folder that is not a one-photon model
+        filt, motion = base_config.frame_filter(), base_config.motion
+        simulated = 0
+    else:
+        filt = FrameFilter(temporal_bin=temporal_bin)
+    params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, outline_steps=outline_steps, seed=seed,
+                                  device=device)
+    with atomic_output_dir(out, overwrite) as tmp:
+        with progress_bar(simulated + val_simulated + outline_simulated + len(partial), "preparing movies",
+                          unit="movie") as tick:
+            real = []   # read first, so a bad file or band is refused before minutes of simulation
+            for movie_path, labels_path in partial:
+                with open_movie(movie_path) as movie:
+                    frames = movie.read(0, movie.n_frames)
+                labels = read_rois(labels_path, frames.shape[1:]).to_labels()
+                real.append(sample_from_partial_labels(frames, labels, filt, Path(movie_path).name, partial_rows))
+                tick(1)
+            # training movies are registered as the model will register them (config.motion)
+            train = simulated_samples(range(100, 100 + simulated), filt, params, motion=motion, progress=tick) + real
+            val = simulated_samples(range(200, 200 + val_simulated), filt, params, photons=ONEPHOTON_PHOTONS, progress=tick)
+            # the outline stage reads its movies through the whole pipeline, registration included
+            outline = simulated_samples(range(500, 500 + outline_simulated), filt, params, progress=tick)
+        steps = (0 if base else frame_steps + gru_steps) + (outline_steps if outline_simulated else 0)
+        with progress_bar(steps, "training", unit="step") as tick:
+            config = OnePhotonConfig(base_width=width, hidden=gru_hidden, filter=filt.to_dict(), motion=motion,
+                                     outline_width=outline_width if outline_simulated else 0)
+            return train_onephoton(tmp, train, val, params, config, progress=tick, outline=outline, base=base)

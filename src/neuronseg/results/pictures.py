@@ -1,4 +1,4 @@
-"""Pictures a person checks a result with: ROI contours over a summary image."""
+"""Pictures a person checks a result with: ROI contours over a summary image, the event raster."""
 
 from __future__ import annotations
 
@@ -51,3 +51,12 @@ def save_png(rgb: np.ndarray, path, min_size: int = 1024) -> None:
     if factor > 1:
         img = img.resize((rgb.shape[1] * factor, rgb.shape[0] * factor), Image.NEAREST)
     img.save(path)
+
+
+def raster_image(raster: np.ndarray) -> np.ndarray:
+    """ROIs × frames events as RGB: white ticks on black, long movies binned to ≤ 2000 columns."""
+    n, t = raster.shape
+    step = max(1, int(np.ceil(t / 2000)))
+    r = raster[:, : t // step * step].reshape(n, -1, step).any(axis=2) if step > 1 and n else raster
+    gray = (r * 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2) if n else np.zeros((1, max(t, 1), 3), np.uint8)

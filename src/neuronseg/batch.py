@@ -111,25 +111,19 @@ def run_recording(rec: Recording, out_root: str) -> dict:
     try:
         opts = rec.options
         if rec.job == "segment":
-            from neuronseg.io.movies import open_movie
-            from neuronseg.io.results import write_segmentation
-            from neuronseg.io.rois import read_rois
-            from neuronseg.pipelines.classical import ClassicalParams
-            from neuronseg.pipelines.segment import segment_movie
+            from neuronseg.jobs import segment_file
 
-            with open_movie(rec.path, opts.get("dataset")) as movie:
-                truth = read_rois(opts["truth"], movie.frame_shape) if "truth" in opts else None
-                seg = segment_movie(movie, opts.get("method"), ClassicalParams(diameter=_number(opts, "diameter", 11.0)),
-                                    model=opts.get("model"), device=str(opts.get("device", "cpu")),
-                                    motion=opts.get("motion"), fs=_number(opts, "fs"))
-            summary = write_segmentation(seg, out, rec.path, False, truth, _number(opts, "fs"))
+            summary = segment_file(rec.path, out, method=opts.get("method"), model=opts.get("model"),
+                                   device=str(opts.get("device", "cpu")), dataset=opts.get("dataset"),
+                                   diameter=_number(opts, "diameter", 11.0), truth=opts.get("truth"),
+                                   motion=opts.get("motion"), fs=_number(opts, "fs"))
             row["n_rois"] = summary["n_rois"]
         else:
-            from neuronseg.pipelines.curate import curate_source, write_curation
+            from neuronseg.jobs import curate_file
 
-            cands, _, result = curate_source(rec.path, _number(opts, "precision", 0.9), opts.get("model"),
-                                             opts.get("movie"), opts.get("dataset"))
-            row["n_rois"] = write_curation(result, cands, out)["n_cells"]
+            summary, _ = curate_file(rec.path, out, precision=_number(opts, "precision", 0.9), model=opts.get("model"),
+                                     movie=opts.get("movie"), dataset=opts.get("dataset"))
+            row["n_rois"] = summary["n_cells"]
     except NeuronsegError as exc:
         row.update(status="failed", error=str(exc))
     except Exception as exc:  # a bug or a library failure: report it, keep the batch going

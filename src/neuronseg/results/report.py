@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 
-from neuronseg.report import overlay
+from neuronseg.results.pictures import overlay
 
 SAMPLE_TRACES = 12
 RASTER_COLUMNS = 1200  #: time bins of the raster image (longer movies are averaged down)
