@@ -16,8 +16,9 @@ import numpy as np
 from pynwb import validate
 
 from neuronseg.io.movies import open_movie
-from neuronseg.io.nwb import read_nwb_segmentation, write_nwb_atomically
+from neuronseg.io.nwb import read_nwb_segmentation
 from neuronseg.pipelines.segment import segment_movie
+from neuronseg.results.nwb import write_nwb_file
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -27,11 +28,11 @@ def main():
     if not movie_path.exists():
         sys.exit(f"needs {movie_path}")
     with open_movie(movie_path) as movie:
-        seg = segment_movie(movie, "classical")
+        seg = segment_movie(movie, "classical", fs=7.0)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "seg.nwb"
         t0 = time.perf_counter()
-        write_nwb_atomically(path, seg, movie_path, fs=7.0)
+        write_nwb_file(path, seg, movie_path)
         seconds = time.perf_counter() - t0
         errors = validate(path=str(path))
         rois, traces = read_nwb_segmentation(path)

@@ -29,6 +29,7 @@ from neuronseg.roiset import RoiSet
 from neuronseg.metrics import neurofinder_scores
 from neuronseg.movie.features import disco_features, disco_offsets
 from neuronseg.progress import progress_bar
+from neuronseg.train.loop import LoopParams
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,8 @@ MOVIE_NAMES = ("movie.tif", "movie.tiff", "movie.npy", "movie.h5", "images")
 
 
 @dataclass
-class TrainParams:
-    epochs: int = 30
-    steps_per_epoch: int = 40
-    batch_size: int = 4
-    crop: int = 128
-    lr: float = 2e-3
-    weight_decay: float = 1e-5
-    pool_range: tuple = (3, 9)
-    patience: int = 8
-    seed: int = 0
-    device: str = "cpu"
+class TrainParams(LoopParams):
+    pool_range: tuple = (3, 9)          #: temporal max-pool kernels drawn per crop
     val_rect: tuple | None = None       #: (r0, r1, c0, c1) of the first recording for validation
     exclude_rect: tuple | None = None   #: (r0, r1, c0, c1) never used (a test part)
     label_reach: float | None = None    #: px around labelled cells where labels are trusted (None: everywhere)

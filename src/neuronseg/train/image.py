@@ -28,6 +28,7 @@ from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
 from neuronseg.nets.image import FLOW_GAIN, LOSSES, ImageConfig, build_image_net, freeze_all_but, network_input, set_train_mode
 from neuronseg.pipelines.image import DEFAULT_THRESHOLDS, ImageModel, instances_from_outputs, median_diameter, rescale
 from neuronseg.progress import progress_bar
+from neuronseg.train.loop import LoopParams
 from neuronseg.train.augment import degrade_resolution, dihedral, jitter_intensity, outline_rendering, warped_crop
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,11 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class ImageTrainParams:
+class ImageTrainParams(LoopParams):
     epochs: int = 40
     steps_per_epoch: int = 25
-    batch_size: int = 4
-    crop: int = 128
     lr: float = 3e-3
-    weight_decay: float = 1e-5
+    patience: int = 12
     loss: str = "bce+dice"        #: bce | dice | bce+dice
     pos_weight: float = 1.0       #: weight of foreground pixels in BCE
     affine: bool = True
@@ -50,12 +49,9 @@ class ImageTrainParams:
     low_resolution: float = 1.0   #: half the crops are shrunk by up to this factor and enlarged back (1 = never)
     render_outlines: bool = False #: train on the images drawn as outlines (a source for transmitted-light models)
     cell_bias: float = 0.7        #: fraction of crops centred on a cell pixel
-    patience: int = 12
     freeze_all_but: int = 0       #: train only the last k weight layers (0 = all)
     init: str | None = None       #: model folder to start from (transfer learning)
     partial_labels: bool = False  #: images label only some cells: score by labelled_object_iou
-    seed: int = 0
-    device: str = "cpu"
 
     def __post_init__(self):
         if self.loss not in LOSSES:
