@@ -62,8 +62,14 @@ def test_existing_output_is_never_overwritten_silently(runner, tmp_path, movie_f
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out)])
     assert r.exit_code == 2 and "already exists" in r.output and "Traceback" not in r.output
     assert (out / "keep.txt").read_text() == "mine"
+    # --overwrite replaces only what neuronseg wrote: a folder of the user's own stays as it was
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(out), "--overwrite"])
-    assert r.exit_code == 0 and not (out / "keep.txt").exists() and (out / "regions.json").exists()
+    assert r.exit_code == 2 and "neuronseg did not write (keep.txt)" in r.output and "Traceback" not in r.output
+    assert [f.name for f in out.iterdir()] == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
+    ours = tmp_path / "ours"
+    for _ in range(2):   # a result of its own is replaced as often as asked
+        r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(ours), "--overwrite"])
+        assert r.exit_code == 0 and (ours / "regions.json").exists()
     assert not _leftovers(tmp_path)
 
 

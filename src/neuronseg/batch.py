@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.outputs import make_folder, mark_output, plain_name, read_marker
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def read_manifest(path) -> list[Recording]:
         job = str(row.pop("job", "segment"))
         if job not in JOBS:
             raise NeuronsegError(f"{path}: row {i + 1}: job '{job}' is not one of {', '.join(JOBS)}")
-        name = str(row.pop("name", _default_name(rec_path, path.parent)))
+        name = plain_name(row.pop("name", _default_name(rec_path, path.parent)), f"{path}: row {i + 1}: name")
         if name in names:
             raise NeuronsegError(f"{path}: two recordings are named '{name}'; give them distinct 'name's")
         names.add(name)
@@ -89,7 +90,8 @@ def _default_name(rec_path: Path, base: Path) -> str:
         rel = rec_path.relative_to(base)
     except ValueError:
         rel = Path(rec_path.parent.name) / rec_path.name
-    return "_".join(rel.with_suffix("").parts) if rel.suffix else "_".join(rel.parts)
+    name = "_".join(rel.with_suffix("").parts) if rel.suffix else "_".join(rel.parts)
+    return name.lstrip(".")   # a hidden folder's recording gets a visible result folder
 
 
 def _number(options: dict, key: str, default=None):
@@ -97,8 +99,9 @@ def _number(options: dict, key: str, default=None):
     return None if value is None else float(value)
 
 
-def run_recording(rec: Recording, out_root: str) -> dict:
-    """Run one recording into ``out_root/name``; never raises (errors become the status)."""
+def run_recording(rec: Recording, out_root: str, overwrite: bool = False) -> dict:
+    """Run one recording into ``out_root/name`` (replacing a finished result with
+    ``overwrite``); never raises (errors become the status)."""
     import resource
 
     from neuronseg import progress
@@ -116,13 +119,13 @@ def run_recording(rec: Recording, out_root: str) -> dict:
             summary = segment_file(rec.path, out, method=opts.get("method"), model=opts.get("model"),
                                    device=str(opts.get("device", "cpu")), dataset=opts.get("dataset"),
                                    diameter=_number(opts, "diameter", 11.0), truth=opts.get("truth"),
-                                   motion=opts.get("motion"), fs=_number(opts, "fs"))
+                                   motion=opts.get("motion"), fs=_number(opts, "fs"), overwrite=overwrite)
             row["n_rois"] = summary["n_rois"]
         else:
             from neuronseg.jobs import curate_file
 
             summary, _ = curate_file(rec.path, out, precision=_number(opts, "precision", 0.9), model=opts.get("model"),
-                                     movie=opts.get("movie"), dataset=opts.get("dataset"))
+                                     movie=opts.get("movie"), dataset=opts.get("dataset"), overwrite=overwrite)
             row["n_rois"] = summary["n_cells"]
     except NeuronsegError as exc:
         row.update(status="failed", error=str(exc))
@@ -134,8 +137,11 @@ def run_recording(rec: Recording, out_root: str) -> dict:
 
 
 def run_batch(recordings: list[Recording], out, scheduler: str | None = None, workers: int = 2,
-              threads_per_worker: int = 1, retries: int = 1) -> list[dict]:
-    """Run every unfinished recording on Dask; write and return the summary table.
+              threads_per_worker: int = 1, retries: int = 1, overwrite: bool = False) -> list[dict]:
+    """Run every unfinished recording on Dask (every one with ``overwrite``, each finished
+    result replaced only when neuronseg wrote it); write and return the summary table.
+
+    ``out`` is a new folder, an empty one, or one an earlier batch wrote (a rerun fills it in).
 
     ``scheduler``: the address of a running dask scheduler (``tcp://host:8786``); by default
     a LocalCluster of ``workers`` processes is started and closed here.
@@ -145,13 +151,16 @@ def run_batch(recordings: list[Recording], out, scheduler: str | None = None, wo
     if not log.isEnabledFor(logging.DEBUG):  # Dask's own lines only with --verbose
         for name in ("distributed", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    from neuronseg.io.outputs import check_writable, make_folder
-
-    out = check_writable(out, overwrite=True)   # a rerun fills in the same folder
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and (read_marker(out) or {}).get("what") != "batch":
+        raise NeuronsegError(f"{out} holds files that are not a neuronseg batch; choose another output folder")
+    if out.exists() and not out.is_dir():
+        raise NeuronsegError(f"{out} exists and is not a folder")
     make_folder(out, out)
+    mark_output(out, "batch")
     rows, todo = {}, []
     for rec in recordings:
-        if (out / rec.name / "summary.json").exists():
+        if (out / rec.name / "summary.json").exists() and not overwrite:
             rows[rec.name] = {"name": rec.name, "path": rec.path, "job": rec.job, "status": "skipped (finished before)",
                               "seconds": 0.0, "n_rois": _finished_count(out / rec.name), "error": ""}
         else:
@@ -164,7 +173,7 @@ def run_batch(recordings: list[Recording], out, scheduler: str | None = None, wo
                                                       processes=True, dashboard_address=None)
         try:
             with Client(scheduler or cluster) as client:
-                futures = {client.submit(run_recording, rec, str(out), key=f"neuronseg-{rec.name}-{time.time_ns()}",
+                futures = {client.submit(run_recording, rec, str(out), overwrite, key=f"neuronseg-{rec.name}-{time.time_ns()}",
                                          retries=retries, pure=False): rec for rec in todo}
                 for future in as_completed(futures):
                     rec = futures[future]
@@ -180,6 +189,7 @@ def run_batch(recordings: list[Recording], out, scheduler: str | None = None, wo
                 cluster.close()
     table = [rows[rec.name] for rec in recordings]
     _write_summary(out / SUMMARY_FILE, table)
+    mark_output(out, "batch")
     return table
 
 

@@ -29,7 +29,8 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except MemoryError:
-            click.echo("error: out of memory; try a smaller --chunk or a machine with more RAM", err=True)
+            click.echo("error: out of memory; a smaller --memory-limit (shorter time chunks), --method classical "
+                       "(the least memory per pixel), or a machine with more memory", err=True)
             ctx.exit(3)
 
 
@@ -174,7 +175,7 @@ def convert(input_path, out, dataset, chunk_frames, overwrite):
 @cli.command()
 @click.argument("manifest", type=PATH)
 @options_of(settings.BATCH)
-def batch(manifest, out, scheduler, workers, as_json):
+def batch(manifest, out, scheduler, workers, as_json, overwrite):
     """Run segment or curate on every recording of MANIFEST (CSV or YAML) with Dask.
 
     Results go to OUT/<name>/; finished recordings are skipped on a rerun, failed ones run
@@ -182,7 +183,7 @@ def batch(manifest, out, scheduler, workers, as_json):
     """
     from neuronseg.batch import read_manifest, run_batch
 
-    table = run_batch(read_manifest(manifest), out, scheduler, workers)
+    table = run_batch(read_manifest(manifest), out, scheduler, workers, overwrite=overwrite)
     if as_json:
         click.echo(json.dumps(table))
     else:

@@ -94,7 +94,7 @@ def simulate_folder(out, frames: int = 600, shape=(256, 256), cells: int = 60, s
 
     if frames < 2 or min(shape) < 16 or cells < 0:
         raise NeuronsegError("need --frames ≥ 2, --shape at least 16 16 and --cells ≥ 0")
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "simulated recording") as tmp:
         rec = simulate(frames=frames, shape=shape, cells=cells, seed=seed, fs=fs, onephoton=onephoton)
         rec.save(tmp)
     return rec

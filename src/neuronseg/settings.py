@@ -144,6 +144,8 @@ BATCH = (
     _s("scheduler", "str", None, "Address of a running Dask scheduler (default: a local cluster)."),
     _s("workers", "int", 2, "Worker processes of the local cluster.", low=1),
     _s("as_json", "flag", False, "Print the summary table as JSON.", flags=("--json",)),
+    _s("overwrite", "flag", False, "Run finished recordings again too, replacing their result folders (only folders "
+       "neuronseg wrote)."),
 )
 
 TRAIN_DISCO = (

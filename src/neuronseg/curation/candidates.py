@@ -64,8 +64,12 @@ def _add_movie_data(cands: Candidates, movie_path: Path, dataset, read_rois=None
     from neuronseg.progress import progress_bar
     from neuronseg.traces import extract_traces
 
+    from neuronseg.movie.memory import plan_memory
+
     opener = open_suite2p_binary if movie_path.name == "data.bin" else lambda p: open_movie(p, dataset)
     with opener(movie_path) as movie:
+        # one summary pass, as the classical segmenter makes: refuse a field this machine cannot hold
+        plan_memory("classical", movie.frame_shape, movie.n_frames, None, None, False, movie_path)
         if read_rois is not None:
             cands.rois = read_rois(cands.path, movie.frame_shape)
         elif movie.frame_shape != cands.rois.shape:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from neuronseg.io.movies import default_chunk_frames, open_movie
-from neuronseg.io.outputs import atomic_output_dir
+from neuronseg.io.outputs import atomic_output_dir, output_marker
 from neuronseg.progress import progress_bar
 
 
@@ -25,7 +25,7 @@ def convert_to_zarr(source, out, dataset: str | None = None, chunk_frames: int |
     with open_movie(source, dataset) as movie:
         t, h, w = movie.shape
         step = chunk_frames or default_chunk_frames(movie.frame_shape, movie.dtype)
-        with atomic_output_dir(out, overwrite) as tmp:
+        with atomic_output_dir(out, overwrite, mark=False) as tmp:
             group = zarr.open_group(str(tmp), mode="w")
             array = group.create_array("movie", shape=(t, h, w), chunks=(step, h, w), dtype=movie.dtype)
             with progress_bar(t, f"→ {Path(out).name}") as update:
@@ -33,4 +33,5 @@ def convert_to_zarr(source, out, dataset: str | None = None, chunk_frames: int |
                     array[t0 : t0 + len(frames)] = np.asarray(frames)
                     update(len(frames))
             group.attrs.update({"source": str(source), "axes": "TYX", "written_by": "neuronseg convert"})
+            group.attrs["neuronseg"] = output_marker(tmp, "Zarr store")   # what --overwrite may replace
         return {"frames": t, "shape": [h, w], "dtype": str(movie.dtype), "chunk_frames": step}

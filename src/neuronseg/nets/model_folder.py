@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.outputs import mark_output
 
 #: the shipped models, one folder each
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -63,6 +64,13 @@ def save_model(folder, state_dict: dict, config: dict, thresholds: dict, card: s
     (folder / "thresholds.json").write_text(json.dumps(thresholds, indent=1))
     if card is not None:
         (folder / "MODEL_CARD.md").write_text(card)
+    mark_output(folder, "model")
+
+
+def write_training_record(folder, record: dict) -> None:
+    """``training.json``: how the model in ``folder`` was trained."""
+    (Path(folder) / "training.json").write_text(json.dumps(record, indent=1))
+    mark_output(folder, "model")
 
 
 def load_weights(net, state: dict, folder) -> None:

@@ -198,8 +198,10 @@ def segment_image_files(files, model: ImageModel, cell_class: str | None = None,
                         diameter=None, tile_size: int | None = None):
     """``(path, image, labels, seconds)`` for each image file, read and segmented one at a time
     (a generator; the names are checked first: two images sharing a stem would share outputs)."""
+    from neuronseg.io.outputs import plain_name
+
     files = [Path(f) for f in files]
-    stems = [f.stem for f in files]
+    stems = [plain_name(f.stem, "the image name") for f in files]   # each names two files in the output
     if len(set(stems)) != len(stems):
         raise NeuronsegError("two input images share a name stem; their outputs would collide")
 

@@ -20,6 +20,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.io.movies import Movie
 from neuronseg.movie.summary import Summary, summarize
 from neuronseg.pipelines.classical import ClassicalMethod, ClassicalParams
+from neuronseg.movie.memory import plan_memory
 from neuronseg.pipelines.method import timed
 from neuronseg.progress import progress_bar
 from neuronseg.roiset import RoiSet
@@ -152,25 +153,29 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         raise NeuronsegError(f"the {found_by.KIND} method runs on whole frames; it cannot be combined with --tile-size")
     seconds: dict[str, float] = {}
     chunk = chunk_frames_for(memory_limit_mb, movie.frame_shape, movie.dtype)
-    motion_summary = None
     if motion is None:
         motion = found_by.default_motion
         if motion != "none":
             log.info(f"registering ({motion}) as the {found_by.KIND} model expects; pass --motion none "
                      "for a movie that is already registered (a ΔF/F movie, say)")
-    if motion != "none":
-        from neuronseg.movie.motion import MotionCorrectedMovie, estimate_motion
-
-        if tile_size is not None:
-            raise NeuronsegError("--motion works on whole frames; it cannot be combined with --tile-size yet")
-        with timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
-            estimate = estimate_motion(movie, found_by.motion_params(motion), chunk, progress=tick)
-        movie = MotionCorrectedMovie(movie, estimate)
-        motion_summary = estimate.summary()
+    if motion != "none" and tile_size is not None:
+        raise NeuronsegError("--motion works on whole frames; it cannot be combined with --tile-size yet")
     if not chosen and movie.n_frames < found_by.min_frames:
         log.warning(f"{movie.n_frames} frames are too few for {found_by.KIND} (it needs {found_by.min_frames}): "
                     "using the classical segmenter")
         found_by = ClassicalMethod(params)
+    # before the first pass: a field too large for this machine is refused (or tiled) now
+    memory = plan_memory(found_by.name, movie.frame_shape, movie.n_frames, chunk, tile_size,
+                         found_by.tileable and motion == "none", movie.path)
+    tile_size = memory["tile_size"]
+    motion_summary = None
+    if motion != "none":
+        from neuronseg.movie.motion import MotionCorrectedMovie, estimate_motion
+
+        with timed(seconds, "motion"), progress_bar(movie.n_frames, f"motion ({motion})") as tick:
+            estimate = estimate_motion(movie, found_by.motion_params(motion), chunk, progress=tick)
+        movie = MotionCorrectedMovie(movie, estimate)
+        motion_summary = estimate.summary()
     factory = found_by.feature_factory(movie.n_frames)  # checks the movie is long enough
     features = None
     if tile_size is not None:
@@ -204,6 +209,7 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             rois, traces, neuropil = rois.subset(keep), traces[keep], neuropil[keep]
             if len(keep) < n:   # ΔF/F's floor depends on all the traces: computed again on those kept
                 dff, events = activity(traces, neuropil, fs)
+    parameters = {**parameters, "memory": memory}
     if motion_summary is not None:
         parameters = {**parameters, "motion": motion_summary}
     return Segmentation(rois, traces, summary, found_by.name, parameters, seconds, neuropil, dff, events, fs,

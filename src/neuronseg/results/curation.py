@@ -35,7 +35,7 @@ def write_curation(result: Curation, cands: Candidates, out, overwrite: bool = F
     }
     if cands.tool_decision is not None:
         summary["n_cells_by_the_tool"] = int(cands.tool_decision.sum())
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "curation result") as tmp:
         with open(tmp / "scores.csv", "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["roi", "score", "decision", "duplicate_of"])

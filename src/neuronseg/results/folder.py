@@ -58,7 +58,7 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
     from neuronseg import __version__
 
     t0 = time.perf_counter()
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "segment result") as tmp:
         write_regions_json(seg.rois, tmp / "regions.json")
         write_label_tif(seg.rois, tmp / "labels.tif")
         write_imagej_zip(seg.rois, tmp / "rois.zip")  # opens in Fiji's ROI Manager

@@ -23,7 +23,7 @@ def write_image_results(files, out, model: ImageModel, cell_class: str | None = 
 
     segmented = segment_image_files(files, model, cell_class, refine, diameter, tile_size)
     images = []
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "image segment result") as tmp:
         with progress_bar(len(files), "images", unit="image") as tick:
             for f, image, labels, seconds in segmented:
                 tifffile.imwrite(tmp / f"{f.stem}_labels.tif", labels.astype(np.uint16), compression="zlib")

@@ -25,7 +25,7 @@ def write_suite2p_folder(seg, folder, tau: float = 1.0, overwrite: bool = False)
     skew = std = None
     if len(rois):
         skew, std = trace_features(corrected)[:, 0], np.std(corrected, axis=1)
-    with atomic_output_dir(folder, overwrite) as tmp:
+    with atomic_output_dir(folder, overwrite, "Suite2p folder") as tmp:
         spks = deconvolve(corrected, seg.fs, tau)
         write_suite2p_plane(tmp / "plane0", suite2p_stat(rois, compact, skew, std), rois.shape, F, Fneu, spks,
                             seg.summary, seg.fs, tau, seg.diameter)

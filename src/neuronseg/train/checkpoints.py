@@ -9,12 +9,15 @@ from pathlib import Path
 
 import torch
 
+from neuronseg.io.outputs import mark_output
+
 
 def save_checkpoint(path, **state) -> None:
     """Training state for ``--resume`` (model/optimizer state dicts, counters, history)."""
     tmp = Path(path).with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
+    mark_output(Path(path).parent, "model")
 
 
 def load_checkpoint(path) -> dict:

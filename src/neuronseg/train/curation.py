@@ -45,7 +45,7 @@ from neuronseg.curation.config import CurationConfig
 from neuronseg.nets.device import torch_device
 from neuronseg.progress import progress_bar
 from neuronseg.train.augment import dihedral
-from neuronseg.nets.model_folder import save_model
+from neuronseg.nets.model_folder import save_model, write_training_record
 
 log = logging.getLogger(__name__)
 
@@ -272,9 +272,9 @@ def train_curation(sources: list[tuple[Candidates, RoiSet]], out, params: Curati
         "history": histories,
     }
     state = {f"{k}.{name}": v for k, net in enumerate(nets) for name, v in net.state_dict().items()}
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "model") as tmp:
         save_model(tmp, state, {**config.to_dict(), "ensemble": len(nets), "groups": len(rects)}, calibration)
-        (tmp / "training.json").write_text(json.dumps(summary, indent=1))
+        write_training_record(tmp, summary)
     return summary
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.outputs import claim_folder, make_folder
 from neuronseg.instances.affinities import affinity_targets
 from neuronseg.io.movies import open_movie
 from neuronseg.io.rois import read_regions_json
@@ -227,7 +228,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     from neuronseg.nets.losses import dice_loss
     from neuronseg.pipelines.disco import DEFAULT_THRESHOLDS, DiscoModel, image_channels
     from neuronseg.train.checkpoints import restore_training, save_checkpoint
-    from neuronseg.nets.model_folder import save_model
+    from neuronseg.nets.model_folder import save_model, write_training_record
 
     out = Path(out)
     config = config or DiscoConfig()
@@ -242,7 +243,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     net = DiscoNet(config).to(params.device)
     opt = torch.optim.Adam(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=params.epochs)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, out)
     ckpt_path = out / "checkpoint.pt"
     history, start_epoch, best_f1, best_state, stale = [], 0, -1.0, None, 0
     best_thresholds = dict(DEFAULT_THRESHOLDS)
@@ -304,7 +305,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
         "history": history,
     }
     save_model(out, net.state_dict(), config.to_dict(), best_thresholds)
-    (out / "training.json").write_text(json.dumps(summary, indent=1))
+    write_training_record(out, summary)
     return summary
 
 
@@ -317,8 +318,7 @@ def train_disco_model(data_dirs, out, *, val_rect=None, exclude_rect=None, epoch
     from neuronseg.nets.device import torch_device
     from neuronseg.nets.disco import DiscoConfig
 
-    if Path(out).exists() and not (resume or overwrite):
-        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    claim_folder(out, overwrite, resume)
     torch_device(device)   # refuse a device this machine lacks before any work
     params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
                          seed=seed, device=device, val_rect=val_rect, exclude_rect=exclude_rect,

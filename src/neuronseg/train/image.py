@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from neuronseg.errors import NeuronsegError
+from neuronseg.io.outputs import claim_folder, make_folder
 from neuronseg.instances.flows import flow_targets
 from neuronseg.io.images import LabelledImage
 from neuronseg.metrics import instance_scores, labelled_object_iou, pixel_scores
@@ -212,7 +213,7 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
 
     from neuronseg.nets.device import torch_device
     from neuronseg.train.checkpoints import restore_training, save_checkpoint
-    from neuronseg.nets.model_folder import ModelFolder, save_model
+    from neuronseg.nets.model_folder import ModelFolder, save_model, write_training_record
 
     out = Path(out)
     device = torch_device(params.device)
@@ -250,7 +251,7 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=params.lr,
                            weight_decay=params.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=params.epochs)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, out)
     ckpt_path = out / "checkpoint.pt"
     history, start, best, best_state, stale = [], 0, -1.0, None, 0
     if resume and ckpt_path.exists():
@@ -309,7 +310,7 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
         "seconds": round(time.perf_counter() - t0, 1), "history": history,
     }
     save_model(out, net.state_dict(), config.to_dict(), thresholds)
-    (out / "training.json").write_text(json.dumps(record, indent=1))
+    write_training_record(out, record)
     ckpt_path.unlink(missing_ok=True)
     return record
 
@@ -328,8 +329,7 @@ def train_image_on_folders(data_paths, out, *, val_paths=(), exclude=(), target:
 
     from neuronseg.io.images import read_labelled_images
 
-    if Path(out).exists() and not (resume or overwrite):
-        raise NeuronsegError(f"{out} already exists; pass --resume to continue or --overwrite to start again")
+    claim_folder(out, overwrite, resume)
     if freeze_all_but and not init:
         raise NeuronsegError("--freeze-all-but needs --init (a pre-trained model to fine-tune)")
 

@@ -452,7 +452,7 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
     import torch
 
     from neuronseg.pipelines.onephoton import DEFAULT_THRESHOLDS, OnePhotonModel
-    from neuronseg.nets.model_folder import load_weights, save_model
+    from neuronseg.nets.model_folder import load_weights, save_model, write_training_record
 
     if not val or any(s.movie is None for s in val):
         raise NeuronsegError("validation needs simulated movies (their raw frames and full truth)")
@@ -493,7 +493,7 @@ def train_onephoton(out, train: list[OnePhotonSample], val: list[OnePhotonSample
         # how stages 1 and 2 were trained travels with the model that keeps them
         record["base_training"] = json.loads((Path(base) / "training.json").read_text())
     save_model(out, net.state_dict(), config.to_dict(), {**DEFAULT_THRESHOLDS, **thresholds}, model_card(record, config))
-    (Path(out) / "training.json").write_text(json.dumps(record, indent=1))
+    write_training_record(Path(out), record)
     return record
 
 
@@ -577,7 +577,7 @@ def train_onephoton_model(out, *, simulated: int = 8, val_simulated: int = 2, pa
         filt = FrameFilter(temporal_bin=temporal_bin)
     params = OnePhotonTrainParams(frame_steps=frame_steps, gru_steps=gru_steps, outline_steps=outline_steps, seed=seed,
                                   device=device)
-    with atomic_output_dir(out, overwrite) as tmp:
+    with atomic_output_dir(out, overwrite, "model") as tmp:
         with progress_bar(simulated + val_simulated + outline_simulated + len(partial), "preparing movies",
                           unit="movie") as tick:
             real = []   # read first, so a bad file or band is refused before minutes of simulation
