@@ -170,3 +170,18 @@ def test_a_field_that_fits_only_in_tiles_is_tiled_by_itself_with_the_same_cells(
     fitted = segment_movie(movie, "classical")
     assert whole.parameters["memory"]["tile_size"] is None and fitted.parameters["memory"]["tile_size"] == 96
     assert [p.tolist() for p in fitted.rois.pixels] == [p.tolist() for p in whole.rois.pixels]
+
+
+def test_a_zip_entry_that_would_expand_hugely_is_refused_before_it_is_read(runner, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fuzz_cases import zip_bomb
+
+    labels = tmp_path / "labels.tif"
+    tifffile.imwrite(labels, np.zeros((32, 32), np.uint16))
+    bomb = zip_bomb(tmp_path / "rois.zip", np.random.default_rng(0))
+    assert bomb.stat().st_size < 5 * 2**20   # a few MB that would become 1 GB
+    r = runner.invoke(cli, ["-q", "evaluate", str(labels), str(bomb)])
+    assert r.exit_code == 2 and "expands to 1024 MB" in r.output

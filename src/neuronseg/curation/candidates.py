@@ -48,6 +48,10 @@ def read_candidates(path, movie=None, dataset: str | None = None, images=True) -
         if movie is None:
             raise NeuronsegError(f"{path}: a ROI file needs the movie it was drawn on (--movie)")
         cands = Candidates(RoiSet((0, 0)), "rois", Path(path))
+    if kind != "rois":   # curation makes images of the whole field: refuse one this machine cannot hold
+        from neuronseg.movie.memory import plan_memory
+
+        plan_memory("classical", cands.rois.shape, 1, None, None, False, path)
     movie_path = Path(movie) if movie is not None else cands.movie_path
     if images is not True and images:
         images = any(getattr(cands, f"{k}_image") is None for k in images)

@@ -31,6 +31,27 @@ def _array(f, key):
     return node[()]
 
 
+def _read_estimates(f, path):
+    """``A`` (pixels × components), ``(h, w)`` and the optional estimates of an open file."""
+    if "estimates/A" not in f:
+        raise NeuronsegError(f"{path}: no estimates/A; is it a CaImAn results file (cnm.save)?")
+    try:
+        h, w = _dims(f)
+    except NeuronsegError as exc:
+        raise NeuronsegError(f"{path}: {exc}") from None
+    a = f["estimates/A"]
+    try:
+        A = sparse.csc_matrix((a["data"][()], a["indices"][()], a["indptr"][()]), shape=tuple(a["shape"][()]))
+    except (KeyError, ValueError) as exc:
+        raise NeuronsegError(f"{path}: estimates/A is not a sparse matrix ({exc})") from None
+    if A.shape[0] != h * w:
+        raise NeuronsegError(f"{path}: estimates/A has {A.shape[0]} pixels for dims {h}×{w}")
+    C, YrA = _array(f, "estimates/C"), _array(f, "estimates/YrA")
+    b, fb = _array(f, "estimates/b"), _array(f, "estimates/f")
+    accepted = _array(f, "estimates/idx_components")
+    return A, (h, w), C, YrA, b, fb, accepted
+
+
 def read_caiman_results(path) -> Candidates:
     """Candidates of a CaImAn results file: footprints ``A``, traces ``C + YrA``,
     ``idx_components`` as the tool's decision, and the mean image rebuilt from the model
@@ -40,23 +61,20 @@ def read_caiman_results(path) -> Candidates:
         f = h5py.File(path, "r")
     except OSError as exc:
         raise NeuronsegError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with f:
-        if "estimates/A" not in f:
-            raise NeuronsegError(f"{path}: no estimates/A; is it a CaImAn results file (cnm.save)?")
-        try:
-            h, w = _dims(f)
-        except NeuronsegError as exc:
-            raise NeuronsegError(f"{path}: {exc}") from None
-        a = f["estimates/A"]
-        try:
-            A = sparse.csc_matrix((a["data"][()], a["indices"][()], a["indptr"][()]), shape=tuple(a["shape"][()]))
-        except (KeyError, ValueError) as exc:
-            raise NeuronsegError(f"{path}: estimates/A is not a sparse matrix ({exc})") from None
-        if A.shape[0] != h * w:
-            raise NeuronsegError(f"{path}: estimates/A has {A.shape[0]} pixels for dims {h}×{w}")
-        C, YrA = _array(f, "estimates/C"), _array(f, "estimates/YrA")
-        b, fb = _array(f, "estimates/b"), _array(f, "estimates/f")
-        accepted = _array(f, "estimates/idx_components")
+    try:
+        with f:
+            A, (h, w), C, YrA, b, fb, accepted = _read_estimates(f, path)
+    except NeuronsegError:
+        raise
+    except Exception as exc:   # a damaged file fails anywhere inside HDF5 (bad nodes, short reads)
+        raise NeuronsegError(f"{path}: not a readable CaImAn results file ({type(exc).__name__}: {exc})") from None
+    try:
+        return _candidates(path, A, h, w, C, YrA, b, fb, accepted)
+    except (ValueError, IndexError, TypeError) as exc:   # estimates whose sizes disagree
+        raise NeuronsegError(f"{path}: its estimates do not fit together ({type(exc).__name__}: {exc})") from None
+
+
+def _candidates(path, A, h, w, C, YrA, b, fb, accepted) -> Candidates:
     n = A.shape[1]
     if n == 0:
         raise NeuronsegError(f"{path}: CaImAn found no components; nothing to curate")

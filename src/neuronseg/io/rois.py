@@ -27,14 +27,20 @@ def read_regions_coordinates(path) -> list[np.ndarray]:
         raise NeuronsegError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NeuronsegError(f"{path}: not a readable JSON file ({exc})") from None
+    except RecursionError:   # nested deeper than Python's parser follows: no regions file is
+        raise NeuronsegError(f"{path}: not a Neurofinder regions file (nested too deeply)") from None
     if not isinstance(data, list) or not all(isinstance(r, dict) and "coordinates" in r for r in data):
         raise NeuronsegError(
             f"{path}: not a Neurofinder regions file (expected a list of {{'id', 'coordinates'}})"
         )
     out = []
     for i, region in enumerate(data):
-        coords = np.asarray(region["coordinates"], dtype=float)
-        if coords.size == 0 or coords.ndim != 2 or coords.shape[1] != 2 or np.any(coords % 1) or np.any(coords < 0):
+        try:
+            coords = np.asarray(region["coordinates"], dtype=float)
+        except (TypeError, ValueError):
+            coords = np.zeros((0, 2))
+        if (coords.size == 0 or coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all()
+                or np.any(coords % 1) or np.any(coords < 0) or np.any(coords >= 2**31)):
             raise NeuronsegError(f"{path}: region {i} has no valid [row, col] pixel list")
         out.append(coords.astype(np.int64))
     return out
@@ -125,10 +131,31 @@ def write_imagej_zip(rois: RoiSet, path) -> None:
     roifile.roiwrite(path, out)
 
 
+#: bytes an ImageJ ROI entry may expand to: a polygon of a million points is 8 MB
+MAX_ROI_ENTRY = 64 * 2**20
+
+
+def _check_zip_entries(path) -> None:
+    """Refuse, from the zip's directory alone, an entry that would expand beyond any ROI."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            big = [i for i in z.infolist() if i.file_size > MAX_ROI_ENTRY]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise NeuronsegError(f"{path}: not an ImageJ ROI file ({exc})") from None
+    if big:
+        raise NeuronsegError(f"{path}: entry {big[0].filename!r} expands to {big[0].file_size / 2**20:.0f} MB; "
+                             "an ImageJ ROI is far smaller, so this is not a ROI set")
+
+
 def read_imagej_zip(path, shape) -> RoiSet:
     """Read an ImageJ ROI zip (or single ``.roi``) as masks on an image of ``shape``."""
     import roifile
 
+    _check_zip_entries(path)
     try:
         items = roifile.roiread(path)
     except FileNotFoundError:

@@ -19,11 +19,20 @@ from neuronseg.roiset import RoiSet
 NEUROPIL_COEFFICIENT = 0.7
 
 
-def _load_pickled(path: Path):
+def _load(path: Path, pickled: bool = False):
+    """A Suite2p ``.npy``; ``pickled`` for the object arrays (stat, ops) that need it. A plain
+    array must be numbers (``F``, ``Fneu``, ``iscell``)."""
     try:
-        return np.load(path, allow_pickle=True)
-    except Exception as exc:
+        data = np.load(path, allow_pickle=pickled)
+    except Exception as exc:   # a truncated or corrupt file fails anywhere in numpy or pickle
         raise NeuronsegError(f"{path}: not a readable Suite2p file ({type(exc).__name__}: {exc})") from None
+    if not pickled and not (np.issubdtype(data.dtype, np.number) or data.dtype == bool):
+        raise NeuronsegError(f"{path}: holds {data.dtype} values, not numbers")
+    return data
+
+
+def _load_pickled(path: Path):
+    return _load(path, pickled=True)
 
 
 def _neuropil_coefficient(ops: dict) -> float:
@@ -49,12 +58,20 @@ def read_suite2p_plane(folder) -> Candidates:
     ops = ops.item() if isinstance(ops, np.ndarray) and ops.dtype == object and ops.ndim == 0 else ops
     if not isinstance(ops, dict) or "Ly" not in ops or "Lx" not in ops:
         raise NeuronsegError(f"{folder / 'ops.npy'}: not Suite2p ops (no Ly, Lx)")
-    shape = (int(ops["Ly"]), int(ops["Lx"]))
+    try:
+        shape = (int(ops["Ly"]), int(ops["Lx"]))
+    except (TypeError, ValueError):
+        shape = (0, 0)
+    if min(shape) < 1:
+        raise NeuronsegError(f"{folder / 'ops.npy'}: Ly, Lx ({ops['Ly']!r}, {ops['Lx']!r}) are not a field size")
+    if ops.get("meanImg") is not None and np.shape(ops["meanImg"]) != shape:   # Suite2p writes it at (Ly, Lx)
+        raise NeuronsegError(f"{folder / 'ops.npy'}: Ly, Lx say {shape[0]}×{shape[1]} but its meanImg is "
+                             f"{'×'.join(map(str, np.shape(ops['meanImg'])))}")
     try:
         coords = [np.stack([np.asarray(s["ypix"]), np.asarray(s["xpix"])], axis=1) for s in stat]
         lam = [np.asarray(s["lam"], np.float32) for s in stat]
-    except (KeyError, TypeError, IndexError) as exc:
-        raise NeuronsegError(f"{folder / 'stat.npy'}: entries lack ypix/xpix/lam ({exc})") from None
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise NeuronsegError(f"{folder / 'stat.npy'}: entries lack matching ypix/xpix/lam ({exc})") from None
     if not coords:
         raise NeuronsegError(f"{folder / 'stat.npy'}: Suite2p found no ROIs; nothing to curate")
     rois = RoiSet.from_coordinates(coords, shape, lam)
@@ -62,16 +79,19 @@ def read_suite2p_plane(folder) -> Candidates:
 
     traces = None
     if (folder / "F.npy").exists():
-        F = np.load(folder / "F.npy")
-        if F.shape[0] != n:
+        F = _load(folder / "F.npy")
+        if F.ndim != 2 or F.shape[0] != n:
             raise NeuronsegError(f"{folder}: F.npy has {F.shape[0]} rows for {n} ROIs in stat.npy")
         traces = F.astype(np.float32)
         if (folder / "Fneu.npy").exists():
-            traces = traces - _neuropil_coefficient(ops) * np.load(folder / "Fneu.npy").astype(np.float32)
+            Fneu = _load(folder / "Fneu.npy")
+            if Fneu.shape != F.shape:
+                raise NeuronsegError(f"{folder}: Fneu.npy is {Fneu.shape} but F.npy {F.shape}")
+            traces = traces - _neuropil_coefficient(ops) * Fneu.astype(np.float32)
     decision = None
     if (folder / "iscell.npy").exists():
-        iscell = np.load(folder / "iscell.npy")
-        if len(iscell) != n:
+        iscell = _load(folder / "iscell.npy")
+        if iscell.ndim == 0 or len(iscell) != n:
             raise NeuronsegError(f"{folder}: iscell.npy has {len(iscell)} rows for {n} ROIs in stat.npy")
         decision = np.asarray(iscell).reshape(n, -1)[:, 0] > 0.5
     mean = ops.get("meanImg")
