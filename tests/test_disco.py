@@ -61,7 +61,7 @@ def test_train_writes_a_safe_model_folder_and_resumes(tmp_path):
 
     data = tmp_path / "sim"
     simulate(frames=60, shape=(80, 96), cells=10, seed=4).save(data)
-    params = TrainParams(epochs=1, steps_per_epoch=2, batch_size=1, crop=48, val_rect=(0, 40, 48, 96), seed=1)
+    params = TrainParams(epochs=1, steps_per_epoch=2, batch_size=1, crop=48, val_rects=((0, 40, 48, 96),), seed=1)
     out = tmp_path / "model"
     summary = train_disco([data], out, params, DiscoConfig(**TINY))
     assert len(summary["history"]) == 1 and "val_f1" in summary["history"][0]

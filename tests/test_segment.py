@@ -47,7 +47,7 @@ def test_real_movie_segmentation_reports_stages():
     path = shared_data("neurofinder_top", "movie.tif")
     with open_movie(path) as movie:
         seg = segment_movie(movie, "classical")
-    assert set(seg.seconds) == {"summary", "detect", "traces", "activity"}
+    assert set(seg.seconds) == {"summary", "diameter", "detect", "traces", "activity"}
     assert seg.traces.shape == seg.dff.shape == seg.events.shape == (len(seg.rois), 600)
     assert len(seg.rois) > 50
 

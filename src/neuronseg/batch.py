@@ -118,7 +118,7 @@ def run_recording(rec: Recording, out_root: str, overwrite: bool = False) -> dic
 
             summary = segment_file(rec.path, out, method=opts.get("method"), model=opts.get("model"),
                                    device=str(opts.get("device", "cpu")), dataset=opts.get("dataset"),
-                                   diameter=_number(opts, "diameter", 11.0), truth=opts.get("truth"),
+                                   diameter=opts.get("diameter", "auto"), truth=opts.get("truth"),
                                    motion=opts.get("motion"), fs=_number(opts, "fs"), overwrite=overwrite)
             row["n_rois"] = summary["n_rois"]
         else:

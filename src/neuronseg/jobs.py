@@ -14,7 +14,7 @@ log = logging.getLogger("neuronseg")
 
 
 def segment_file(path, out, *, method: str | None = None, model=None, device: str = "cpu",
-                 dataset: str | None = None, diameter: float = 11.0, truth=None, nwb=None, suite2p=None,
+                 dataset: str | None = None, diameter: float | str = "auto", truth=None, nwb=None, suite2p=None,
                  fs: float | None = None, tau: float = 1.0, memory_limit: float | None = None,
                  tile_size: int | None = None, scheduler: str | None = None, motion: str | None = None,
                  overwrite: bool = False) -> dict:
@@ -23,7 +23,6 @@ def segment_file(path, out, *, method: str | None = None, model=None, device: st
     Outputs are checked before any work. Returns the folder's summary."""
     from neuronseg.io.movies import open_movie
     from neuronseg.io.rois import read_rois
-    from neuronseg.pipelines.classical import ClassicalParams
     from neuronseg.pipelines.segment import segment_movie
     from neuronseg.results.folder import check_outputs, write_results
 
@@ -39,9 +38,9 @@ def segment_file(path, out, *, method: str | None = None, model=None, device: st
 
             client = Client(scheduler)
         try:
-            seg = segment_movie(movie, method, ClassicalParams(diameter=diameter), model=model, device=device,
-                                memory_limit_mb=memory_limit, tile_size=tile_size, client=client, dataset=dataset,
-                                motion=motion, fs=fs)
+            seg = segment_movie(movie, method, model=model, device=device, memory_limit_mb=memory_limit,
+                                tile_size=tile_size, client=client, dataset=dataset, motion=motion, fs=fs,
+                                diameter=diameter)
         finally:
             if client is not None:
                 client.close()

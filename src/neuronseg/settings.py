@@ -73,7 +73,9 @@ SEGMENT = (
     _s("model", "path", None, "A model folder of the method (default: its shipped model)."),
     DEVICE,
     _s("dataset", "str", None, "Dataset inside an HDF5 file or Zarr group."),
-    _s("diameter", "float", 11.0, "Typical cell diameter, pixels (classical method).", low=0, low_open=True),
+    _s("diameter", "diameter", "auto", "Typical soma diameter in px, as drawn around a cell body, or 'auto': "
+       "estimated from the mean, std and correlation images. The classical method sizes its filters by it; DISCo "
+       "and onephoton see the field resampled so its somata have the size their model was trained at."),
     _s("truth", "path", None, "Ground-truth ROIs (regions.json, label TIFF or ImageJ zip): scores go into summary.json."),
     _s("nwb", "path", None, "Also write the result as an NWB file (ophys: masks, traces, ΔF/F, summary images); "
        "needs --fs."),
@@ -152,9 +154,10 @@ TRAIN_DISCO = (
     _s("data_dirs", "existing", (), "Folder with a movie (movie.tif, images/, movie.npy …) and regions.json; list "
        "or repeat for more (validation uses the first).", multiple=True, required=True, flags=("--data",)),
     MODEL_OUT,
-    _s("val_rect", "rect", None, "Validation rectangle ROW0:ROW1,COL0:COL1 of the first recording.", flags=("--val",)),
-    _s("exclude_rect", "rect", None, "Rectangle ROW0:ROW1,COL0:COL1 of the first recording never used (your test "
-       "part).", flags=("--exclude",)),
+    _s("val_rects", "rect", (), "Validation rectangle ROW0:ROW1,COL0:COL1 of a recording, in its own pixels; once per "
+       "--data in the same order (the first alone is fine).", multiple=True, flags=("--val",)),
+    _s("exclude_rects", "rect", (), "Rectangle ROW0:ROW1,COL0:COL1 of a recording never used (your test part); once "
+       "per --data in the same order.", multiple=True, flags=("--exclude",)),
     _s("epochs", "int", 30, "Passes of --steps-per-epoch steps.", low=1),
     _s("steps_per_epoch", "int", 40, "Training steps between validations.", low=1),
     _s("batch_size", "int", 4, "Crops per step.", low=1),
@@ -165,6 +168,12 @@ TRAIN_DISCO = (
        low_open=True),
     _s("extra_inputs", "choice", (), "Extra image channel beside the mean image (beyond DISCo).",
        choices=("soma_score",), multiple=True, flags=("--extra-input",)),
+    _s("cell_diameter", "float", 10.0, "Soma diameter (px) every field is resampled to before training, as "
+       "estimated from its images; `segment` resamples each recording the same way (0: train at the fields' own "
+       "scale).", low=0),
+    _s("simulated", "int", 0, "Simulated fields trained on beside the real ones (seeds 1000, 1001, …), drawn over "
+       "somata of 8–24 px, 5–30 Hz, light levels, quiet shares and neuropil.", low=0),
+    _s("sim_share", "float", 0.3, "Share of training crops drawn from the simulated fields.", low=0, high=1),
     SEED, DEVICE, RESUME, _overwrite("model folder"),
 )
 

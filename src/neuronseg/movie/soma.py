@@ -17,7 +17,12 @@ from scipy import ndimage as ndi
 from neuronseg.errors import NeuronsegError
 from neuronseg.movie.images import flatten_illumination, robust_z
 
-DEFAULT_DIAMETER = 11.0   #: px: the soma diameter of the recording the defaults were tuned on
+#: px: the filters' size for the somata of the recording they were tuned on (neurofinder_top,
+#: 9.2 px as drawn); DISCo's input channel and curation's features use it as trained
+DEFAULT_DIAMETER = 11.0
+#: px: the soma diameter assumed when a field shows nothing soma-like to estimate it from
+#: (neurofinder_top's median labelled soma)
+TYPICAL_DIAMETER = 9.2
 DISK_WEIGHT = 0.8         #: weight of filled-disk evidence against ring evidence
 
 #: smallest cell diameter (px) whose soma filters are defined: below it the disk filter's
@@ -50,15 +55,15 @@ def disk_kernel(diameter: float) -> np.ndarray:
 
 
 def soma_score(mean: np.ndarray, diameter: float = DEFAULT_DIAMETER, disk_weight: float = DISK_WEIGHT) -> np.ndarray:
-    """Per-pixel evidence (robust z units) that a soma of ``diameter`` px is centred there,
-    from a mean image ``(H, W)``: the larger of the ring evidence (weighted by how well the
-    patch matches a ring) and ``disk_weight`` × the filled-disk evidence."""
+    """Per-pixel evidence (robust z units) that a soma is centred there, from a mean image
+    ``(H, W)``, with filters of size ``diameter`` px (their cell spans 0.84 of it): the larger
+    of the ring evidence (weighted by how well the patch matches a ring) and ``disk_weight`` ×
+    the filled-disk evidence."""
     from skimage.feature import match_template
 
     d = diameter
-    if not d >= MIN_DIAMETER:   # checked here, where it is used: other methods ignore --diameter
-        raise NeuronsegError(f"--diameter must be at least {MIN_DIAMETER:g} px for the classical method, "
-                             f"not {d:g}; upsample smaller cells first")
+    if not d >= MIN_DIAMETER:
+        raise NeuronsegError(f"the soma filters need a size of at least {MIN_DIAMETER:g} px, not {d:g}")
     flat = flatten_illumination(mean, 1.5 * d)
     ring = ring_kernel(d)
     shape_match = np.clip(match_template(flat, ring, pad_input=True, mode="reflect"), 0, None)

@@ -61,14 +61,13 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     return [str(folder / f) for f in ("regions.json", "labels.tif", "rois.zip")]
 
 
-def segment_layer(image: "napari.layers.Image", diameter: float = 11.0,
+def segment_layer(image: "napari.layers.Image", diameter: float = 0.0,
                   save_to: str = "") -> "napari.types.LayerDataTuple":
     """Find cells in the selected movie layer (time × rows × cols) with neuronseg's default
-    method; returns a labels layer, and with ``save_to`` (a folder that does not exist yet)
-    also writes the whole result there, as `neuronseg segment -o` does. napari builds the
-    widget from this signature."""
+    method (``diameter``: the somata's in px, 0 to estimate it); returns a labels layer, and
+    with ``save_to`` (a folder that does not exist yet) also writes the whole result there, as
+    `neuronseg segment -o` does. napari builds the widget from this signature."""
     from neuronseg.io.movies import movie_from_array
-    from neuronseg.pipelines.classical import ClassicalParams
     from neuronseg.pipelines.segment import segment_movie
     from neuronseg.results.folder import check_outputs, write_results
 
@@ -77,7 +76,7 @@ def segment_layer(image: "napari.layers.Image", diameter: float = 11.0,
         raise ValueError(f"select a movie layer (time × rows × cols); this one has shape {data.shape}")
     if save_to:
         check_outputs(save_to)   # before the work, as the command line does
-    seg = segment_movie(movie_from_array(data, image.name), params=ClassicalParams(diameter=diameter))
+    seg = segment_movie(movie_from_array(data, image.name), diameter=diameter or "auto")
     if save_to:
         write_results(seg, save_to, f"napari layer {image.name}")
     return (seg.rois.to_labels(), {"name": f"{image.name} cells ({seg.method})", "opacity": 0.5}, "labels")

@@ -27,7 +27,9 @@ class DiscoConfig:
                                 ((-1, 0), (0, -1), (-3, 0), (0, -3), (-5, 0), (0, -5), (-5, -5), (-5, 5))])
     base_width: int = 16                     #: U-Net width at full resolution
     depth: int = 5
-    pool: int = 5                            #: temporal max-pool kernel at inference
+    pool: int = 5                            #: temporal max-pool kernel at inference, frames at ``fs``
+    fs: float | None = None                  #: Hz of the training movies (pooling is kept in seconds)
+    cell_diameter: float | None = None       #: px of the training somata (fields are resampled to it)
     #: image channels beside the mean image; "soma_score" adds the classical segmenter's
     #: ring/disk evidence (beyond DISCo: helps where quiet cells show only by shape)
     extra_inputs: list = field(default_factory=list)

@@ -13,7 +13,8 @@ from neuronseg.roiset import RoiSet
 from neuronseg.movie.features import SegmentCorrelations, disco_offsets
 from neuronseg.movie.images import normalise_mean_image
 from neuronseg.nets.model_folder import NetworkModel
-from neuronseg.pipelines.method import MovieMethod, timed
+from neuronseg.movie.resample import ResampledConsumer, resample_image, resample_labels, scaled_shape
+from neuronseg.pipelines.method import FieldScale, MovieMethod, timed
 from neuronseg.movie.soma import soma_score
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,15 @@ MIN_FRAMES_PER_SEGMENT = 3    #: below this a segment's correlations are meaning
 #: ``tile_size``. Its whole-field activations grow with the field: measured with the shipped
 #: model, +1.6 GB at 1024² and +6.5 GB at 2048², while 512-px tiles add about 0.4 GB.
 NETWORK_TILE = 512
+
+
+def _segment_consumer(frame_shape, n_frames, pool, n_segments, offsets, factor=1.0):
+    """DISCo's segment correlations of a field, seen ``factor`` times larger."""
+    if factor == 1.0:
+        return SegmentCorrelations(frame_shape, n_frames=n_frames, pool=pool, n_segments=n_segments, offsets=offsets)
+    shape = scaled_shape(frame_shape, factor)
+    inner = SegmentCorrelations(shape, n_frames=n_frames, pool=pool, n_segments=n_segments, offsets=offsets)
+    return ResampledConsumer(inner, shape)
 
 
 def image_channels(mean: np.ndarray, config) -> np.ndarray:
@@ -58,41 +68,58 @@ class DiscoModel(NetworkModel, MovieMethod):
         cfg = DiscoConfig.from_dict(config)
         return DiscoNet(cfg), cfg
 
-    def pool_for(self, n_frames: int) -> int:
-        """The temporal max-pool kernel for a movie of ``n_frames``.
+    @property
+    def trained_diameter(self):
+        return self.config.cell_diameter
 
-        The configured kernel, made smaller for short movies so that each segment still
-        averages its correlations over ``MIN_POOLED_PER_SEGMENT`` pooled frames, as in
+    def pool_for(self, n_frames: int, fs: float | None = None) -> int:
+        """The temporal max-pool kernel for a movie of ``n_frames`` at ``fs`` Hz.
+
+        The configured kernel, kept in seconds when both the movie's and the training
+        movies' frame rates are known, made smaller for short movies so that each segment
+        still averages its correlations over ``MIN_POOLED_PER_SEGMENT`` pooled frames, as in
         training (kernels 3–9 of 600 frames give 6–20 per segment).
         """
         cfg = self.config
-        return max(1, min(cfg.pool, n_frames // (cfg.n_segments * MIN_POOLED_PER_SEGMENT)))
+        pool = cfg.pool if not (fs and cfg.fs) else max(1, int(round(cfg.pool * fs / cfg.fs)))
+        return max(1, min(pool, n_frames // (cfg.n_segments * MIN_POOLED_PER_SEGMENT)))
 
     @property
     def min_frames(self) -> int:
         """The shortest movie this model segments."""
         return self.config.n_segments * MIN_FRAMES_PER_SEGMENT
 
-    def feature_factory(self, n_frames):
-        """``make(frame_shape) -> SegmentCorrelations`` for this movie length: a small picklable
-        callable, so spatial tiles (and Dask tasks) make consumers of their own shape."""
+    def feature_factory(self, n_frames, scale: FieldScale | None = None):
+        """``make(frame_shape) -> consumer`` of the segment correlations for this movie length
+        (at the field's scale and frame rate): a small picklable callable, so spatial tiles
+        (and Dask tasks) make consumers of their own shape."""
         import functools
 
         cfg = self.config
+        scale = scale or FieldScale(None)
         if n_frames < self.min_frames:
             raise NeuronsegError(
                 f"DISCo needs at least {self.min_frames} frames ({cfg.n_segments} segments of "
                 f"{MIN_FRAMES_PER_SEGMENT}); this movie has {n_frames}. Use --method classical."
             )
-        return functools.partial(SegmentCorrelations, n_frames=n_frames, pool=self.pool_for(n_frames),
-                                 n_segments=cfg.n_segments, offsets=disco_offsets(cfg.n_offsets, cfg.correlation_radius))
+        return functools.partial(_segment_consumer, n_frames=n_frames, pool=self.pool_for(n_frames, scale.fs),
+                                 n_segments=cfg.n_segments, offsets=disco_offsets(cfg.n_offsets, cfg.correlation_radius),
+                                 factor=self.resampling(scale))
 
-    def find_cells(self, movie, summary, features: np.ndarray, chunk, tile_size, seconds: dict) -> tuple[RoiSet, dict]:
-        """Network on the features and the summary's mean image (in tiles on large fields or
-        with ``tile_size``), then GASP; ``(rois, parameters)``."""
+    def find_cells(self, movie, summary, features: np.ndarray, chunk, tile_size, seconds: dict,
+                   scale: FieldScale | None = None) -> tuple[RoiSet, dict]:
+        """Network on the features and the summary's mean image, at the scale the model was
+        trained at (in tiles on large fields or with ``tile_size``), then GASP; the cells
+        mapped back to the movie's pixels; ``(rois, parameters)``."""
+        scale = scale or FieldScale(None)
+        factor = self.resampling(scale)
         with timed(seconds, "network"):
-            images = image_channels(summary.mean, self.config)
-            network_tile = tile_size or (NETWORK_TILE if max(movie.frame_shape) > NETWORK_TILE else None)
+            mean = summary.mean
+            if factor != 1.0:
+                mean = resample_image(mean, features.shape[-2:])
+            images = image_channels(mean, self.config)
+            field = images.shape[-2:]
+            network_tile = tile_size or (NETWORK_TILE if max(field) > NETWORK_TILE else None)
             if network_tile is None:
                 probs = self.predict(features, images)
             else:
@@ -101,8 +128,11 @@ class DiscoModel(NetworkModel, MovieMethod):
                 probs = predict_tiled(self.predict, features, images, tile_size=network_tile)
         with timed(seconds, "instances"):
             rois = self.instances(probs)
-        return rois, {"model": self.origin, "config": self.config.to_dict(), "pool_used": self.pool_for(movie.n_frames),
-                      "thresholds": self.thresholds, "device": self.device, "network_tile": network_tile}
+            if factor != 1.0:
+                rois = RoiSet.from_labels(resample_labels(rois.to_labels(), movie.frame_shape))
+        return rois, {"model": self.origin, "config": self.config.to_dict(),
+                      "pool_used": self.pool_for(movie.n_frames, scale.fs), "thresholds": self.thresholds,
+                      "device": self.device, "network_tile": network_tile, "resampled_by": round(factor, 4)}
 
     def predict(self, features: np.ndarray, images: np.ndarray) -> np.ndarray:
         """Probabilities ``(A + 1, H, W)``: affinities for ``config.graph_offsets``, then foreground.

@@ -25,7 +25,7 @@ from neuronseg.movie.filters import BinCache, filtered_chunks, fit_normaliser
 from neuronseg.movie.images import robust_z
 from neuronseg.movie.summary import StreamingSummary, Summary
 from neuronseg.nets.model_folder import NetworkModel
-from neuronseg.pipelines.method import MovieMethod, timed
+from neuronseg.pipelines.method import FieldScale, MovieMethod, timed
 
 #: per map a threshold and an optional local-contrast margin (None = off); the contrast window
 #: is in cell diameters
@@ -94,17 +94,33 @@ class OnePhotonModel(NetworkModel, MovieMethod):
     def min_frames(self) -> int:
         return 2 * max(1, self.config.frame_filter().temporal_bin)
 
-    def find_cells(self, movie, summary, features, chunk, tile_size, seconds: dict):
-        """The networks over the streamed movie, then the active map's cells; ``(rois, parameters)``."""
+    #: the size estimator is measured on two-photon fields only; a one-photon field's mean is
+    #: its background (it read 27–29 px somata of 9.6 on simulations): the model's own size
+    #: is assumed unless the user gives --diameter
+    estimates_diameter = False
+
+    @property
+    def trained_diameter(self):
+        return self.config.cell_diameter
+
+    def find_cells(self, movie, summary, features, chunk, tile_size, seconds: dict, scale: FieldScale | None = None):
+        """The networks over the streamed movie (resampled so its somata have the training
+        size), then the active map's cells, mapped back to the movie's pixels; ``(rois, parameters)``."""
+        from neuronseg.movie.resample import ResampledMovie, resample_labels, scaled_shape
         from neuronseg.progress import progress_bar
         from neuronseg.roiset import RoiSet
 
+        factor = self.resampling(scale or FieldScale(None))
+        seen = movie if factor == 1.0 else ResampledMovie(movie, scaled_shape(movie.frame_shape, factor))
         with timed(seconds, "network"), progress_bar(movie.n_frames, "one-photon network") as tick:
-            maps = self.predict(movie, chunk, progress=tick)
+            maps = self.predict(seen, chunk, progress=tick)
         with timed(seconds, "instances"):
-            rois = RoiSet.from_labels(self.instances(maps.active, outline=maps.outline))
+            labels = self.instances(maps.active, outline=maps.outline)
+            if factor != 1.0:
+                labels = resample_labels(labels, movie.frame_shape)
+            rois = RoiSet.from_labels(labels)
         return rois, {"model": self.origin, "config": self.config.to_dict(), "thresholds": self.thresholds,
-                      "device": self.device}
+                      "device": self.device, "resampled_by": round(factor, 4)}
 
     def keep(self, rois, events):
         """The method's last step: a ROI whose trace never shows a transient is not an active cell."""

@@ -21,7 +21,7 @@ from neuronseg.io.movies import Movie
 from neuronseg.movie.summary import Summary, summarize
 from neuronseg.pipelines.classical import ClassicalMethod, ClassicalParams
 from neuronseg.movie.memory import plan_memory
-from neuronseg.pipelines.method import timed
+from neuronseg.pipelines.method import FieldScale, timed
 from neuronseg.progress import progress_bar
 from neuronseg.roiset import RoiSet
 from neuronseg.traces import activity, extract_traces, neuropil_rois
@@ -49,6 +49,33 @@ METHODS = {
 }
 
 
+#: frames the cell size is estimated from when a method needs it before its pass (four blocks spread over the movie)
+DIAMETER_FRAMES = 400
+#: seconds of frames averaged before correlating neighbours in the summary images (3 frames at 7 Hz)
+SUMMARY_BIN_SECONDS = 3 / 7.0
+
+
+def summary_bin(fs: float | None) -> int:
+    """Frames averaged before the local correlations: 3 without a frame rate, else ~0.43 s."""
+    return 3 if not fs else max(1, int(round(SUMMARY_BIN_SECONDS * fs)))
+
+
+def _sample_summary(movie, chunk, temporal_bin: int, progress=None):
+    """Summary images of up to :data:`DIAMETER_FRAMES` frames, in four blocks spread over the movie."""
+    n = movie.n_frames
+    block = min(n, DIAMETER_FRAMES) // 4 or n
+    starts = sorted({int(s) for s in np.linspace(0, max(0, n - block), 4)})
+
+    def blocks():
+        for t0 in starts:
+            frames = movie.read(t0, t0 + block)
+            if progress is not None:
+                progress(len(frames))
+            yield t0, frames
+
+    return summarize(blocks(), movie.frame_shape, temporal_bin=temporal_bin)
+
+
 def default_method() -> str:
     """DISCo when its shipped model is installed, else the classical segmenter."""
     from neuronseg.pipelines.disco import DiscoModel
@@ -70,7 +97,8 @@ class Segmentation:
     dff: np.ndarray | None = None       #: (n_rois, T) ΔF/F of the neuropil-corrected traces (traces.activity)
     events: np.ndarray | None = None    #: (n_rois, T) bool: the peak of each transient
     fs: float | None = None             #: frame rate given (None: time scales taken as at 10 Hz)
-    diameter: float | None = None       #: the cell diameter (px) the run was given
+    diameter: float | None = None       #: the soma diameter (px) the run used
+    diameter_estimated: bool = False    #: estimated from the field (``--diameter auto``), not given
 
     @property
     def peak_memory_mb(self) -> float:
@@ -105,7 +133,8 @@ def chunk_frames_for(memory_limit_mb: float | None, frame_shape, dtype) -> int |
 
 def segment_movie(movie: Movie, method: str | None = None, params=None, model=None, device: str = "cpu",
                   memory_limit_mb: float | None = None, tile_size: int | None = None, client=None,
-                  dataset: str | None = None, motion: str | None = None, fs: float | None = None) -> Segmentation:
+                  dataset: str | None = None, motion: str | None = None, fs: float | None = None,
+                  diameter: float | str | None = "auto") -> Segmentation:
     """Find cells in a movie and extract their traces, ΔF/F and events.
 
     Parameters
@@ -135,7 +164,13 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
         Default: none, except for ``onephoton``, whose model names the registration it was
         trained with (rigid for the shipped one; pass "none" for an already registered movie).
     fs : float, optional
-        Frame rate (Hz): the time scales of ΔF/F and events (default: as if 10 Hz).
+        Frame rate (Hz): the time scales of ΔF/F and events (default: as if 10 Hz), and the
+        temporal binning and pooling, which are kept in seconds.
+    diameter : float or "auto"
+        The typical soma's diameter in px, as annotators draw it, or "auto" (None too):
+        estimated from the field's summary images (:mod:`neuronseg.movie.diameter`). The
+        classical segmenter sizes its filters by it; DISCo and the one-photon networks see
+        the field resampled so its somata have the size they were trained at.
 
     Returns
     -------
@@ -148,6 +183,10 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     if fs is not None and not fs > 0:
         raise NeuronsegError(f"the frame rate must be above 0 Hz, not {fs}")
     params = params or ClassicalParams()
+    auto = diameter is None or diameter == "auto"
+    if not auto and not float(diameter) > 0:
+        raise NeuronsegError(f"--diameter takes a number of pixels above 0 or 'auto', not {diameter!r}")
+    scale = FieldScale(None if auto else float(diameter), auto, fs)
     found_by = METHODS[name](model, device, params)
     if tile_size is not None and not found_by.tileable:
         raise NeuronsegError(f"the {found_by.KIND} method runs on whole frames; it cannot be combined with --tile-size")
@@ -176,23 +215,36 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             estimate = estimate_motion(movie, found_by.motion_params(motion), chunk, progress=tick)
         movie = MotionCorrectedMovie(movie, estimate)
         motion_summary = estimate.summary()
-    factory = found_by.feature_factory(movie.n_frames)  # checks the movie is long enough
+    if auto and found_by.trained_diameter is not None and not found_by.estimates_diameter:
+        scale = found_by.estimated_scale(None, fs)
+    elif auto and found_by.trained_diameter is not None:   # its features need the scale before the pass
+        with timed(seconds, "diameter"), progress_bar(min(movie.n_frames, DIAMETER_FRAMES), "cell size") as tick:
+            scale = found_by.estimated_scale(_sample_summary(movie, chunk, summary_bin(fs), tick), fs)
+    if tile_size is not None and found_by.resampling(scale) != 1.0:
+        raise NeuronsegError(f"--tile-size cannot yet be combined with resampling the field for {found_by.KIND} "
+                             f"({scale.diameter:.1f}-px somata, the model's are {found_by.trained_diameter:g} px); "
+                             "leave out --tile-size")
+    factory = found_by.feature_factory(movie.n_frames, scale)  # checks the movie is long enough
     features = None
     if tile_size is not None:
         from neuronseg.pipelines.tiles import tile_grid, tiled_summarize
 
         n_tiles = len(tile_grid(movie.frame_shape, tile_size))
         with timed(seconds, "summary"), progress_bar(n_tiles, "summary tiles", unit="tile") as tick:
-            result = tiled_summarize(movie, tile_size, 3, chunk, client, dataset, progress=tick, features=factory)
+            result = tiled_summarize(movie, tile_size, summary_bin(fs), chunk, client, dataset, progress=tick,
+                                     features=factory)
         summary, features = result if factory is not None else (result, None)
     else:
         consumers = [factory(movie.frame_shape)] if factory is not None else []
         with timed(seconds, "summary"), progress_bar(movie.n_frames, "summary images") as tick:
-            summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=3, progress=tick,
+            summary = summarize(movie.chunks(chunk), movie.frame_shape, temporal_bin=summary_bin(fs), progress=tick,
                                 consumers=consumers)
         if consumers:
             features = consumers[0].finish()
-    rois, parameters = found_by.find_cells(movie, summary, features, chunk, tile_size, seconds)
+    if scale.diameter is None:
+        with timed(seconds, "diameter"):
+            scale = found_by.estimated_scale(summary, fs)
+    rois, parameters = found_by.find_cells(movie, summary, features, chunk, tile_size, seconds, scale)
     with timed(seconds, "traces"), progress_bar(movie.n_frames, "traces") as tick:
         # the ROIs and their surround rings in one pass over the movie
         rings = neuropil_rois(rois)
@@ -209,8 +261,9 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
             rois, traces, neuropil = rois.subset(keep), traces[keep], neuropil[keep]
             if len(keep) < n:   # ΔF/F's floor depends on all the traces: computed again on those kept
                 dff, events = activity(traces, neuropil, fs)
-    parameters = {**parameters, "memory": memory}
+    parameters = {**parameters, "diameter": {"px": round(scale.diameter, 2), "estimated": scale.estimated},
+                  "memory": memory}
     if motion_summary is not None:
         parameters = {**parameters, "motion": motion_summary}
     return Segmentation(rois, traces, summary, found_by.name, parameters, seconds, neuropil, dff, events, fs,
-                        params.diameter)
+                        scale.diameter, scale.estimated)

@@ -84,6 +84,8 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
             "n_rois": len(seg.rois),
             "n_events": int(seg.events.sum()),
             "frame_rate_hz": seg.fs,
+            "diameter_px": None if seg.diameter is None else round(seg.diameter, 2),
+            "diameter_estimated": seg.diameter_estimated,
             "parameters": seg.parameters,
             "seconds": dict(seg.seconds, write=round(time.perf_counter() - t0, 3)),
             "peak_memory_mb": round(seg.peak_memory_mb, 1),

@@ -39,10 +39,14 @@ MOVIE_NAMES = ("movie.tif", "movie.tiff", "movie.npy", "movie.h5", "images")
 
 @dataclass
 class TrainParams(LoopParams):
-    pool_range: tuple = (3, 9)          #: temporal max-pool kernels drawn per crop
-    val_rect: tuple | None = None       #: (r0, r1, c0, c1) of the first recording for validation
-    exclude_rect: tuple | None = None   #: (r0, r1, c0, c1) never used (a test part)
+    pool_range: tuple = (3, 9)          #: temporal max-pool kernels drawn per crop (frames at the model's fs)
+    val_rects: tuple = ()               #: per recording, in order: (r0, r1, c0, c1) validating, or None
+    exclude_rects: tuple = ()           #: per recording, in order: (r0, r1, c0, c1) never used (a test part), or None
     label_reach: float | None = None    #: px around labelled cells where labels are trusted (None: everywhere)
+    simulated: int = 0                  #: simulated fields trained on beside the real ones (seeds 1000, 1001, …)
+    sim_share: float = 0.3              #: share of training crops drawn from the simulated fields
+    scale_jitter: float = 0.15          #: crops are resampled by up to this much either way (cell-size errors)
+    noise: float = 0.5                  #: up to this many of a crop's own temporal SDs of noise are added
 
 
 @dataclass
@@ -57,6 +61,10 @@ class Recording:
     train_mask: np.ndarray      # (H, W) bool: pixels a training crop may cover
     rois: RoiSet
     images: np.ndarray | None = None   # (k, H, W) network image channels of the whole field
+    fs: float | None = None            # Hz (None: the model's)
+    scale: float = 1.0                 # how much the field was resampled to reach the model's cell size
+    val_rect: tuple | None = None      # in the resampled field's pixels
+    simulated: bool = False
 
 
 def _rect_mask(shape, rect):
@@ -86,7 +94,55 @@ def labelled_extent(labels: np.ndarray, reach: float | None = None) -> np.ndarra
     return ndi.distance_transform_edt(labels == 0) <= reach
 
 
-def load_recording(folder, val_rect=None, exclude_rect=None, label_reach: float | None = None) -> Recording:
+def _recording_fs(folder: Path) -> float | None:
+    """The frame rate a Neurofinder-style folder states (``info.json``: ``rate-hz``), if any."""
+    try:
+        return float(json.loads((folder / "info.json").read_text())["rate-hz"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _scaled_rect(rect, factor: float):
+    return None if rect is None else tuple(int(round(v * factor)) for v in rect)
+
+
+def make_recording(name, movie, rois, val_rect=None, exclude_rect=None, label_reach=None, fs=None,
+                   cell_diameter=None, simulated=False) -> Recording:
+    """A labelled movie held for training, resampled so its somata have ``cell_diameter`` px
+    (as estimated from its summary images, the way `segment` will see a new recording)."""
+    from neuronseg.movie.diameter import estimate_diameter
+    from neuronseg.movie.resample import NEGLIGIBLE, resample_frames, resample_labels, scaled_shape
+    from neuronseg.movie.summary import summarize
+
+    labels = rois.to_labels()
+    factor = 1.0
+    if cell_diameter:
+        summary = summarize([(0, np.asarray(movie, np.float32))], movie.shape[1:], temporal_bin=3)
+        estimate = estimate_diameter(summary)
+        factor = 1.0 if estimate is None else cell_diameter / estimate
+        if estimate is None:
+            log.warning(f"{name}: nothing soma-like to estimate its cell size from; trained at its own scale")
+        if 1 / NEGLIGIBLE < factor < NEGLIGIBLE:
+            factor = 1.0
+    if factor != 1.0:
+        shape = scaled_shape(movie.shape[1:], factor)
+        movie = resample_frames(movie, shape)
+        labels = resample_labels(labels, shape)
+        rois = RoiSet.from_labels(labels)
+        val_rect, exclude_rect = _scaled_rect(val_rect, factor), _scaled_rect(exclude_rect, factor)
+    excluded = _rect_mask(labels.shape, exclude_rect)
+    val = _rect_mask(labels.shape, val_rect)
+    if val_rect is not None and not labels[val].any():
+        raise NeuronsegError(f"{name}: the validation rectangle {val_rect} holds no labelled cell "
+                             f"(the field is {labels.shape[0]} × {labels.shape[1]})")
+    return Recording(name, movie, labels, movie.mean(axis=0, dtype=np.float64).astype(np.float32),
+                     labelled_extent(labels, label_reach), ~(excluded | val), rois, fs=fs, scale=factor,
+                     val_rect=val_rect, simulated=simulated)
+
+
+def load_recording(folder, val_rect=None, exclude_rect=None, label_reach: float | None = None,
+                   cell_diameter: float | None = None) -> Recording:
+    """A training folder's movie and ``regions.json`` (see :func:`make_recording`)."""
     folder = Path(folder)
     movie_path = next((folder / n for n in MOVIE_NAMES if (folder / n).exists()), None)
     if movie_path is None:
@@ -96,14 +152,32 @@ def load_recording(folder, val_rect=None, exclude_rect=None, label_reach: float 
     with open_movie(movie_path) as m:
         movie = m.read(0, m.n_frames)
     rois = read_regions_json(folder / "regions.json", movie.shape[1:])
-    labels = rois.to_labels()
-    excluded = _rect_mask(labels.shape, exclude_rect)
-    val = _rect_mask(labels.shape, val_rect)
-    if val_rect is not None and not labels[val].any():
-        raise NeuronsegError(f"{folder}: the validation rectangle {val_rect} holds no labelled cell "
-                             f"(the field is {labels.shape[0]} × {labels.shape[1]})")
-    return Recording(folder.name, movie, labels, movie.mean(axis=0, dtype=np.float64).astype(np.float32),
-                     labelled_extent(labels, label_reach), ~(excluded | val), rois)
+    return make_recording(folder.name, movie, rois, val_rect, exclude_rect, label_reach, _recording_fs(folder),
+                          cell_diameter)
+
+
+def simulated_recordings(n: int, cell_diameter: float | None, crop: int, progress=None) -> list[Recording]:
+    """``n`` simulated fields drawn over wide ranges (seeds 1000, 1001, …): somata of 8–24 px,
+    5–30 Hz, densities, light levels, quiet shares, indicators and neuropil coupling of
+    both real recordings' looks and between; each large enough for a training crop at the
+    model's cell size."""
+    from neuronseg.simulate import simulate
+
+    out = []
+    for k in range(n):
+        r = np.random.default_rng(1000 + k)
+        d = float(np.exp(r.uniform(np.log(8), np.log(24))))
+        fs = float(r.choice([5.0, 7.0, 10.0, 15.0, 20.0, 30.0]))
+        side = int(max(192, np.ceil(1.3 * crop * d / (cell_diameter or d)))) // 8 * 8 + 8
+        rec = simulate(frames=int(min(600, 60 * fs)), shape=(side, side), seed=1000 + k, fs=fs, diameter=d,
+                       density=float(r.uniform(8, 16)) * (10 / d) ** 2, active_fraction=float(r.uniform(0.2, 0.7)),
+                       tau=float(r.uniform(0.6, 1.6)), photons=float(r.uniform(0.4, 1.5)),
+                       brightness=float(r.uniform(0.8, 1.3)), neuropil_activity=float(r.uniform(0.05, 2.5)))
+        out.append(make_recording(f"sim{1000 + k}", rec.movie, rec.rois, fs=fs, cell_diameter=cell_diameter,
+                                  simulated=True))
+        if progress is not None:
+            progress(1)
+    return out
 
 
 class CropSampler:
@@ -137,27 +211,49 @@ class CropSampler:
         if not any(self.corners):
             raise NeuronsegError("no training crop fits outside the validation/excluded parts with a cell in it")
 
+    def _pick(self):
+        """A recording: the simulated ones ``sim_share`` of the time, each real one equally
+        often otherwise, whatever its size (a large field must not drown a small one)."""
+        rng = self.rng
+        usable = [k for k, c in enumerate(self.corners) if c]
+        real = [k for k in usable if not self.recs[k].simulated]
+        sims = [k for k in usable if self.recs[k].simulated]
+        pool = sims if sims and (not real or rng.random() < self.p.sim_share) else real
+        return pool[rng.integers(len(pool))]
+
     def sample(self):
         rng, s = self.rng, self.p.crop
-        # each recording equally often, whatever its size: a large simulated field must not
-        # drown the one real recording
-        usable = [k for k, c in enumerate(self.corners) if c]
-        i = usable[rng.integers(len(usable))]
+        i = self._pick()
         rec = self.recs[i]
         r0, c0 = self.corners[i][rng.integers(len(self.corners[i]))]
         movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s].astype(np.float32)
         labels = rec.labels[r0 : r0 + s, c0 : c0 + s]
         known = rec.labelled[r0 : r0 + s, c0 : c0 + s]
         images = rec.images[:, r0 : r0 + s, c0 : c0 + s]
+        if self.p.scale_jitter:   # somata a little larger or smaller: the cell size is estimated, not known
+            from neuronseg.movie.resample import resample_frames, resample_labels
+
+            z = float(np.exp(rng.uniform(-1, 1) * np.log(1 + self.p.scale_jitter)))
+            side = max(16, int(round(s * z)))
+            movie, labels = resample_frames(movie, (side, side)), resample_labels(labels, (side, side))
+            known = resample_labels(known.astype(np.uint8), (side, side)).astype(bool)
+            images = resample_frames(images, (side, side))
+            movie, labels, known, images = (_fit(a, s) for a in (movie, labels, known, images))
+        if self.p.noise:   # a noisier recording: correlations weaken as they do under fewer photons
+            sd = float(np.median(movie.std(axis=0)))
+            movie = movie + rng.normal(0, rng.uniform(0, self.p.noise) * sd, movie.shape).astype(np.float32)
         k = int(rng.integers(0, 4))
         flip = bool(rng.integers(0, 2))
         def aug(a):
             a = np.rot90(a, k, axes=(-2, -1))
             return np.ascontiguousarray(a[..., ::-1] if flip else a)
         movie, labels, known, images = aug(movie), aug(labels), aug(known), aug(images)
-        # short movies cap the kernel: every segment keeps at least 2 pooled frames
-        top = max(1, min(self.p.pool_range[1], len(movie) // (2 * self.cfg.n_segments)))
-        pool = int(rng.integers(min(self.p.pool_range[0], top), top + 1))
+        # kernels in seconds (the range is in frames at the model's rate); short movies cap the
+        # kernel: every segment keeps at least 2 pooled frames
+        rate = (rec.fs / self.cfg.fs) if rec.fs and self.cfg.fs else 1.0
+        lo, hi = (max(1, int(round(v * rate))) for v in self.p.pool_range)
+        top = max(1, min(hi, len(movie) // (2 * self.cfg.n_segments)))
+        pool = int(rng.integers(min(lo, top), top + 1))
         n_pooled = len(movie) // pool
         n_seg = self.cfg.n_segments
         # random cut points, each segment at least 2 pooled frames long
@@ -167,6 +263,18 @@ class CropSampler:
         aff, fg = affinity_targets(labels, self.graph_offsets)
         target = np.concatenate([aff, fg[None]])
         return feats, images, target, known.astype(np.float32)
+
+
+def _fit(a: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size`` × ``size`` of an array's last two axes, or the array padded to it
+    (images by their edge values; labels and the loss mask by zeros: padding teaches nothing)."""
+    side = a.shape[-1]
+    if side >= size:
+        o = (side - size) // 2
+        return np.ascontiguousarray(a[..., o : o + size, o : o + size])
+    before = (size - side) // 2
+    pad = [(0, 0)] * (a.ndim - 2) + [(before, size - side - before)] * 2
+    return np.pad(a, pad, mode="edge" if a.dtype.kind == "f" else "constant")
 
 
 def _batch(sampler, n):
@@ -208,13 +316,15 @@ def score_region(model, probs, origin, rec: Recording, rect, thresholds=None) ->
     return dict(neurofinder_scores(truth, pred), n_pred=len(pred))
 
 
-def optimize_thresholds(model, probs, origin, rec, rect) -> tuple[dict, float]:
-    """Foreground threshold and GASP bias that maximise validation F1 (a small grid)."""
+def optimize_thresholds(model, parts) -> tuple[dict, float]:
+    """Foreground threshold and GASP bias that maximise the mean validation F1 over ``parts``
+    (``(probs, origin, recording, rect)`` of each validated recording; a small grid)."""
     best, best_f1 = dict(model.thresholds), -1.0
     for fg in (0.3, 0.4, 0.5, 0.6, 0.7):
         for bias in (0.3, 0.4, 0.5, 0.6, 0.7):
             t = {"foreground": fg, "bias": bias}
-            f1 = score_region(model, probs, origin, rec, rect, t)["combined"]
+            f1 = float(np.mean([score_region(model, probs, origin, rec, rect, t)["combined"]
+                                for probs, origin, rec, rect in parts]))
             if f1 > best_f1:
                 best, best_f1 = {**model.thresholds, **t}, f1
     return best, best_f1
@@ -234,11 +344,17 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     config = config or DiscoConfig()
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
-    recs = [load_recording(d, params.val_rect if i == 0 else None, params.exclude_rect if i == 0 else None,
-                           params.label_reach) for i, d in enumerate(data_dirs)]
+    def nth(rects, i):
+        return rects[i] if i < len(rects) else None
+
+    recs = [load_recording(d, nth(params.val_rects, i), nth(params.exclude_rects, i), params.label_reach,
+                           config.cell_diameter) for i, d in enumerate(data_dirs)]
+    if params.simulated:
+        with progress_bar(params.simulated, "simulated fields", unit="field") as tick:
+            recs += simulated_recordings(params.simulated, config.cell_diameter, params.crop, tick)
     for rec in recs:  # normalised over the whole field, as at inference
         rec.images = image_channels(rec.mean, config)
-    val_rec = recs[0] if params.val_rect else None
+    val_recs = [rec for rec in recs if rec.val_rect is not None]
     sampler = CropSampler(recs, config, params, rng)
     net = DiscoNet(config).to(params.device)
     opt = torch.optim.Adam(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
@@ -272,13 +388,13 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
                 tick(1)
         sched.step()
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t_start, 1)}
-        if val_rec is not None:
+        if val_recs:
             net.eval()
             model = DiscoModel(net, config, dict(DEFAULT_THRESHOLDS), params.device)
-            probs, origin = region_predictions(model, val_rec, params.val_rect)
+            parts = [(*region_predictions(model, rec, rec.val_rect), rec, rec.val_rect) for rec in val_recs]
             # at the thresholds that suit this epoch's calibration: at fixed defaults the F1
             # of a few dozen validation cells jumps with every shift of the outputs' scale
-            thresholds, record["val_f1"] = optimize_thresholds(model, probs, origin, val_rec, params.val_rect)
+            thresholds, record["val_f1"] = optimize_thresholds(model, parts)
             if record["val_f1"] > best_f1:
                 best_f1, best_thresholds, stale = record["val_f1"], thresholds, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -291,7 +407,7 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
         save_checkpoint(ckpt_path, model=net.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                         epoch=epoch, best_f1=best_f1, stale=stale, best_model=best_state,
                         best_thresholds=best_thresholds, history=json.dumps(history))
-        if val_rec is not None and stale >= params.patience:
+        if val_recs and stale >= params.patience:
             log.info(f"early stop: validation F1 has not improved for {params.patience} epochs")
             break
 
@@ -300,7 +416,9 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     summary = {
         "data": [str(d) for d in data_dirs],
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
-        "val_f1_tuned_thresholds": best_f1 if val_rec is not None else None,
+        "val_f1_tuned_thresholds": best_f1 if val_recs else None,
+        "recordings": [{"name": r.name, "scale": round(r.scale, 4), "fs": r.fs, "simulated": r.simulated,
+                        "validation": r.val_rect} for r in recs],
         "seconds": round(time.perf_counter() - t_start, 1),
         "history": history,
     }
@@ -309,19 +427,25 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
     return summary
 
 
-def train_disco_model(data_dirs, out, *, val_rect=None, exclude_rect=None, epochs: int = 30,
+def train_disco_model(data_dirs, out, *, val_rects=(), exclude_rects=(), epochs: int = 30,
                       steps_per_epoch: int = 40, batch_size: int = 4, base_width: int = 16, patience: int = 8,
-                      label_reach: float | None = None, extra_inputs=(), seed: int = 0, device: str = "cpu",
+                      label_reach: float | None = None, extra_inputs=(), cell_diameter: float = 10.0,
+                      simulated: int = 0, sim_share: float = 0.3, seed: int = 0, device: str = "cpu",
                       resume: bool = False, overwrite: bool = False) -> dict:
-    """`neuronseg train disco`: train on the recordings in ``data_dirs`` (validation on
-    ``val_rect`` of the first) and write the model folder ``out``. Returns the record."""
+    """`neuronseg train disco`: train on the recordings in ``data_dirs`` (each with its own
+    validation and excluded rectangle, in order) and ``simulated`` simulated fields, every
+    field resampled so its somata are ``cell_diameter`` px (0: trained as they are), and
+    write the model folder ``out``. Returns the record."""
     from neuronseg.nets.device import torch_device
     from neuronseg.nets.disco import DiscoConfig
 
     claim_folder(out, overwrite, resume)
     torch_device(device)   # refuse a device this machine lacks before any work
+    if len(val_rects) > len(data_dirs) or len(exclude_rects) > len(data_dirs):
+        raise NeuronsegError(f"--val and --exclude are given once per --data at most ({len(data_dirs)} recordings)")
     params = TrainParams(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, patience=patience,
-                         seed=seed, device=device, val_rect=val_rect, exclude_rect=exclude_rect,
-                         label_reach=label_reach)
-    return train_disco(list(data_dirs), out, params, DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs)),
-                       resume=resume)
+                         seed=seed, device=device, val_rects=tuple(val_rects), exclude_rects=tuple(exclude_rects),
+                         label_reach=label_reach, simulated=simulated, sim_share=sim_share)
+    config = DiscoConfig(base_width=base_width, extra_inputs=list(extra_inputs), cell_diameter=cell_diameter or None,
+                         fs=7.0)
+    return train_disco(list(data_dirs), out, params, config, resume=resume)
