@@ -195,6 +195,17 @@ def test_demo_runs_on_shipped_real_data_and_reports_f1(runner, tmp_path):
     assert summary["scores"]["combined"] > 0 and (out / "overlay.png").exists()
 
 
+def test_demo_names_every_file_it_writes_report_first_and_records_a_simulation_as_such(runner, tmp_path):
+    out = tmp_path / "sim"
+    r = runner.invoke(cli, ["demo", "--simulated", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    named = [line.split()[0] for line in r.output.splitlines() if line.startswith("    ")]
+    assert named[0] == "report.html"
+    assert sorted(named) == sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    source = json.loads((out / "summary.json").read_text())["input"]
+    assert source.startswith("simulated: neuronseg simulate") and "--seed 0" in source
+
+
 def test_python_dash_m_entry_point():
     import subprocess
     import sys

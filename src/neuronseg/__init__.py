@@ -9,14 +9,29 @@ The public surface::
 __version__ = "0.1.0"
 
 from neuronseg.errors import NeuronsegError
-from neuronseg.io.images import read_image, read_labelled_images
-from neuronseg.io.movies import Movie, open_movie
-from neuronseg.io.rois import read_rois, read_regions_json, write_regions_json
-from neuronseg.roiset import RoiSet
-from neuronseg.metrics import instance_scores, neurofinder_scores, pixel_scores
-from neuronseg.pipelines.image import ImageModel, segment_image
-from neuronseg.pipelines.segment import Segmentation, segment_movie
 
+#: name → module of the public surface, imported on first use: the command line imports only
+#: what a command needs (`neuronseg --help` must not wait for torch)
+_LAZY = {
+    "read_image": "neuronseg.io.images", "read_labelled_images": "neuronseg.io.images",
+    "Movie": "neuronseg.io.movies", "open_movie": "neuronseg.io.movies",
+    "read_rois": "neuronseg.io.rois", "read_regions_json": "neuronseg.io.rois",
+    "write_regions_json": "neuronseg.io.rois", "RoiSet": "neuronseg.roiset",
+    "instance_scores": "neuronseg.metrics", "neurofinder_scores": "neuronseg.metrics",
+    "pixel_scores": "neuronseg.metrics", "ImageModel": "neuronseg.pipelines.image",
+    "segment_image": "neuronseg.pipelines.image", "Segmentation": "neuronseg.pipelines.segment",
+    "segment_movie": "neuronseg.pipelines.segment",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuronseg' has no attribute {name!r}")
 
 def curate_rois(source, precision: float = 0.9, model=None, movie=None, device: str = "cpu"):
     """Score the candidate ROIs of ``source`` (Suite2p plane folder, CaImAn .hdf5, or a ROI

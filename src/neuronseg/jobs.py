@@ -85,16 +85,23 @@ def evaluate_files(truth, prediction, threshold: float = 5.0, detail: bool = Fal
     return {"scores": scores, "n_truth": len(gt), "n_prediction": len(pred), "matches": [int(m) for m in matches]}
 
 
-def simulate_folder(out, frames: int = 600, shape=(256, 256), cells: int = 60, seed: int = 0, fs: float = 7.0,
+def simulate_folder(out, frames: int = 600, shape=(256, 256), cells: int | None = None, seed: int = 0,
+                    fs: float = 7.0, diameter: float = 10.0, density: float = 12.0,
+                    active_fraction: float | None = None, tau: float = 0.7, neuropil_activity: float = 0.1,
                     onephoton: bool = False, overwrite: bool = False):
     """A simulated recording and its ground truth written into folder ``out``; returns it."""
     from neuronseg.io.outputs import atomic_output_dir
     from neuronseg.simulate import simulate
 
-    if frames < 2 or min(shape) < 16 or cells < 0:
+    if frames < 2 or min(shape) < 16 or (cells is not None and cells < 0):
         raise NeuronsegError("need --frames ≥ 2, --shape at least 16 16 and --cells ≥ 0")
+    if onephoton and (diameter, density, tau, neuropil_activity) != (10.0, 12.0, 0.7, 0.1):
+        raise NeuronsegError("--diameter, --density, --tau and --neuropil-activity set the two-photon simulator; "
+                             "the one-photon one has 10-px somata (set --cells)")
     with atomic_output_dir(out, overwrite, "simulated recording") as tmp:
-        rec = simulate(frames=frames, shape=shape, cells=cells, seed=seed, fs=fs, onephoton=onephoton)
+        rec = simulate(frames=frames, shape=shape, cells=cells, seed=seed, fs=fs, onephoton=onephoton,
+                       diameter=diameter, density=density, active_fraction=active_fraction, tau=tau,
+                       neuropil_activity=neuropil_activity)
         rec.save(tmp)
     return rec
 

@@ -122,9 +122,18 @@ CURATE = (
 SIMULATE = (
     _s("frames", "int", 600, "Frames of the movie.", low=2),
     _s("shape", "int_pair", (256, 256), "Rows and columns of the field.", metavar="H W"),
-    _s("cells", "int", 60, "Somata in the field.", low=0),
+    _s("cells", "int", None, "Somata in the field (default: from --density; 60 for --onephoton).", low=0),
     SEED,
     _s("fs", "float", 7.0, "Frame rate, Hz.", low=0, low_open=True),
+    _s("diameter", "float", 10.0, "Median soma diameter, px (two-photon).", low=2),
+    _s("density", "float", 12.0, "Somata per 10 000 px² when --cells is not given (both real recordings: 12–13).",
+       low=0),
+    _s("active_fraction", "float", None, "Share of somata that fire; the rest are quiet, visible in the mean image "
+       "only (default 0.5; 0.6 for --onephoton).", low=0, high=1),
+    _s("tau", "float", 0.7, "Indicator decay time, s (GCaMP6f ≈ 0.7, GCaMP6s ≈ 1.5; two-photon).", low=0,
+       low_open=True),
+    _s("neuropil_activity", "float", 0.1, "How strongly the neuropil follows the population's activity "
+       "(two-photon; neurofinder_0101_top's look: 2.5).", low=0),
     _s("onephoton", "flag", False, "One-photon background, blur and out-of-focus cells."),
     _overwrite(),
 )

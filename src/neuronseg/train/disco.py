@@ -226,18 +226,23 @@ class CropSampler:
         i = self._pick()
         rec = self.recs[i]
         r0, c0 = self.corners[i][rng.integers(len(self.corners[i]))]
-        movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s].astype(np.float32)
+        movie = rec.movie[:, r0 : r0 + s, c0 : c0 + s]
         labels = rec.labels[r0 : r0 + s, c0 : c0 + s]
         known = rec.labelled[r0 : r0 + s, c0 : c0 + s]
         images = rec.images[:, r0 : r0 + s, c0 : c0 + s]
+        # kernels in seconds (the range is in frames at the model's rate); short movies cap the
+        # kernel: every segment keeps at least 2 pooled frames. Pooled first, so the
+        # augmentations below touch a few dozen frames, not hundreds
+        rate = (rec.fs / self.cfg.fs) if rec.fs and self.cfg.fs else 1.0
+        lo, hi = (max(1, int(round(v * rate))) for v in self.p.pool_range)
+        top = max(1, min(hi, len(movie) // (2 * self.cfg.n_segments)))
+        pool = int(rng.integers(min(lo, top), top + 1))
+        movie = movie[: len(movie) // pool * pool].reshape(-1, pool, s, s).max(axis=1).astype(np.float32)
         if self.p.scale_jitter:   # somata a little larger or smaller: the cell size is estimated, not known
-            from neuronseg.movie.resample import resample_frames, resample_labels
-
             z = float(np.exp(rng.uniform(-1, 1) * np.log(1 + self.p.scale_jitter)))
             side = max(16, int(round(s * z)))
-            movie, labels = resample_frames(movie, (side, side)), resample_labels(labels, (side, side))
-            known = resample_labels(known.astype(np.uint8), (side, side)).astype(bool)
-            images = resample_frames(images, (side, side))
+            movie, images = _resized(movie, side, smooth=True), _resized(images, side, smooth=True)
+            labels, known = _resized(labels, side, smooth=False), _resized(known, side, smooth=False)
             movie, labels, known, images = (_fit(a, s) for a in (movie, labels, known, images))
         if self.p.noise:   # a noisier recording: correlations weaken as they do under fewer photons
             sd = float(np.median(movie.std(axis=0)))
@@ -248,21 +253,30 @@ class CropSampler:
             a = np.rot90(a, k, axes=(-2, -1))
             return np.ascontiguousarray(a[..., ::-1] if flip else a)
         movie, labels, known, images = aug(movie), aug(labels), aug(known), aug(images)
-        # kernels in seconds (the range is in frames at the model's rate); short movies cap the
-        # kernel: every segment keeps at least 2 pooled frames
-        rate = (rec.fs / self.cfg.fs) if rec.fs and self.cfg.fs else 1.0
-        lo, hi = (max(1, int(round(v * rate))) for v in self.p.pool_range)
-        top = max(1, min(hi, len(movie) // (2 * self.cfg.n_segments)))
-        pool = int(rng.integers(min(lo, top), top + 1))
-        n_pooled = len(movie) // pool
+        n_pooled = len(movie)
         n_seg = self.cfg.n_segments
         # random cut points, each segment at least 2 pooled frames long
         cuts = np.sort(rng.choice(np.arange(1, n_pooled // 2), size=n_seg - 1, replace=False)) * 2 \
             if n_pooled // 2 > n_seg else None
-        feats = disco_features(movie, pool, n_seg, self.offsets, cuts, order=rng.permutation(n_seg))
+        feats = disco_features(movie, 1, n_seg, self.offsets, cuts, order=rng.permutation(n_seg))
         aff, fg = affinity_targets(labels, self.graph_offsets)
         target = np.concatenate([aff, fg[None]])
         return feats, images, target, known.astype(np.float32)
+
+
+def _resized(a: np.ndarray, side: int, smooth: bool) -> np.ndarray:
+    """``a``'s last two axes resized to ``side`` × ``side``: images by antialiased bilinear
+    interpolation, labels and masks by nearest neighbour (torch's: a tenth of scipy's zoom's
+    time on a crop's frames, which made augmentation the bulk of a training step)."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(a, np.float32)).reshape(1, -1, *a.shape[-2:])
+    if smooth:
+        out = F.interpolate(t, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+    else:
+        out = F.interpolate(t, size=(side, side), mode="nearest-exact")
+    return out.reshape(*a.shape[:-2], side, side).numpy().astype(a.dtype)
 
 
 def _fit(a: np.ndarray, size: int) -> np.ndarray:
@@ -394,7 +408,8 @@ def train_disco(data_dirs, out, params: TrainParams, config=None, resume: bool =
             parts = [(*region_predictions(model, rec, rec.val_rect), rec, rec.val_rect) for rec in val_recs]
             # at the thresholds that suit this epoch's calibration: at fixed defaults the F1
             # of a few dozen validation cells jumps with every shift of the outputs' scale
-            thresholds, record["val_f1"] = optimize_thresholds(model, parts)
+            thresholds, f1 = optimize_thresholds(model, parts)
+            record["val_f1"] = round(f1, 4)
             if record["val_f1"] > best_f1:
                 best_f1, best_thresholds, stale = record["val_f1"], thresholds, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
