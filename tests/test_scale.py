@@ -27,12 +27,51 @@ def test_convert_copies_the_movie_into_time_chunked_zarr(tmp_path, small_recordi
     assert again.exit_code == 2 and "already exists" in again.output
 
 
+@pytest.mark.parametrize("row,message", [
+    ("diamter: 9", "unknown option 'diamter' (did you mean 'diameter'?)"),
+    ("tile_size: 0", "--tile-size"),
+    ("keep_duplicates: true", "unknown option 'keep_duplicates'"),      # a curate option on a segment row
+    ("nwb: /elsewhere/x.nwb", "unknown option 'nwb'"),                  # rows write only into OUT/name
+    ("method: suite2p", "--method is one of"),
+])
+def test_a_manifest_column_the_job_cannot_use_is_refused_naming_the_row(tmp_path, row, message):
+    (tmp_path / "m.yaml").write_text(f"- path: a.tif\n- path: b.tif\n  {row}\n")
+    with pytest.raises(NeuronsegError, match="row 2: ") as info:
+        read_manifest(tmp_path / "m.yaml")
+    assert message in str(info.value)
+
+
+def test_every_manifest_option_reaches_the_job(tmp_path, monkeypatch):
+    """Each option a manifest accepts arrives, converted, at the job function."""
+    import neuronseg.jobs as jobs
+    from neuronseg.batch import manifest_options, run_recording
+
+    seen = {}
+    monkeypatch.setattr(jobs, "segment_file", lambda path, out, **kw: seen.setdefault("segment", kw) and {"n_rois": 0})
+    monkeypatch.setattr(jobs, "curate_file",
+                        lambda path, out, **kw: (seen.setdefault("curate", kw), None) and ({"n_cells": 0}, None))
+    for job in ("segment", "curate"):
+        (tmp_path / "t.json").write_text("[]")
+        values = {"method": "classical", "model": "m", "device": "cpu", "dataset": "d", "diameter": "12",
+                  "truth": "t.json", "fs": "30", "tau": "1.5", "memory_limit": "500", "tile_size": "128",
+                  "motion": "rigid", "precision": "0.8", "movie": "t.json", "keep_duplicates": "true"}
+        row = {s.name: values[s.name] for s in manifest_options(job)}
+        (tmp_path / f"{job}.csv").write_text("path,job," + ",".join(row) + "\nx.tif," + job + ","
+                                             + ",".join(row.values()) + "\n")
+        rec = read_manifest(tmp_path / f"{job}.csv")[0]
+        run_recording(rec, str(tmp_path / f"out_{job}"))
+        got = seen[job]
+        assert set(got) == set(row) | {"overwrite"}, job
+        for name, text in row.items():
+            assert got[name] not in (None, text) or name in ("device", "dataset", "method", "motion"), (job, name)
+
+
 def test_manifest_rows_become_recordings(tmp_path):
     (tmp_path / "m.yaml").write_text("- path: a/movie.tif\n  diameter: 9\n- {path: b/movie.tif, job: curate, movie: b.tif}\n")
     recs = read_manifest(tmp_path / "m.yaml")
     assert [r.name for r in recs] == ["a_movie", "b_movie"]  # unique names from the paths
     assert recs[0].options == {"diameter": 9} and recs[1].job == "curate"
-    assert recs[1].options["movie"] == str(tmp_path / "b.tif")  # relative to the manifest
+    assert recs[1].options["movie"] == tmp_path / "b.tif"  # relative to the manifest
     (tmp_path / "bad.csv").write_text("path,job\nx.tif,train\n")
     with pytest.raises(NeuronsegError, match="job 'train'"):
         read_manifest(tmp_path / "bad.csv")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from neuronseg.errors import NeuronsegError
 from neuronseg.io.outputs import make_folder, mark_output, plain_name, read_marker
+from neuronseg.settings import parse
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,27 @@ def read_manifest(path) -> list[Recording]:
         if name in names:
             raise NeuronsegError(f"{path}: two recordings are named '{name}'; give them distinct 'name's")
         names.add(name)
+        options = parse(manifest_options(job), row, f"{path}: row {i + 1}: ")
         for key in ("movie", "model", "truth"):
-            if key in row and not Path(str(row[key])).is_absolute():
-                row[key] = str(path.parent / str(row[key]))
-        recordings.append(Recording(str(rec_path), name, job, row))
+            if options.get(key) is not None and not Path(str(options[key])).is_absolute():
+                options[key] = path.parent / str(options[key])
+        recordings.append(Recording(str(rec_path), name, job, options))
     if not recordings:
         raise NeuronsegError(f"{path}: the manifest lists no recordings")
     return recordings
+
+
+#: options a manifest row may not set: where results go is the batch's (OUT/name), and a row
+#: must not write files elsewhere nor pick the cluster
+NOT_PER_ROW = ("out", "overwrite", "as_json", "nwb", "suite2p", "scheduler", "explain")
+
+
+def manifest_options(job: str) -> tuple:
+    """The settings a manifest row of ``job`` may give: the command's own, less :data:`NOT_PER_ROW`."""
+    from neuronseg import settings
+
+    table = settings.SEGMENT if job == "segment" else settings.CURATE
+    return tuple(s for s in table if s.name not in NOT_PER_ROW)
 
 
 def _default_name(rec_path: Path, base: Path) -> str:
@@ -92,11 +107,6 @@ def _default_name(rec_path: Path, base: Path) -> str:
         rel = Path(rec_path.parent.name) / rec_path.name
     name = "_".join(rel.with_suffix("").parts) if rel.suffix else "_".join(rel.parts)
     return name.lstrip(".")   # a hidden folder's recording gets a visible result folder
-
-
-def _number(options: dict, key: str, default=None):
-    value = options.get(key, default)
-    return None if value is None else float(value)
 
 
 def run_recording(rec: Recording, out_root: str, overwrite: bool = False) -> dict:
@@ -112,20 +122,15 @@ def run_recording(rec: Recording, out_root: str, overwrite: bool = False) -> dic
     row = {"name": rec.name, "path": rec.path, "job": rec.job, "status": "done", "seconds": 0.0,
            "n_rois": None, "error": ""}
     try:
-        opts = rec.options
         if rec.job == "segment":
             from neuronseg.jobs import segment_file
 
-            summary = segment_file(rec.path, out, method=opts.get("method"), model=opts.get("model"),
-                                   device=str(opts.get("device", "cpu")), dataset=opts.get("dataset"),
-                                   diameter=opts.get("diameter", "auto"), truth=opts.get("truth"),
-                                   motion=opts.get("motion"), fs=_number(opts, "fs"), overwrite=overwrite)
+            summary = segment_file(rec.path, out, **rec.options, overwrite=overwrite)
             row["n_rois"] = summary["n_rois"]
         else:
             from neuronseg.jobs import curate_file
 
-            summary, _ = curate_file(rec.path, out, precision=_number(opts, "precision", 0.9), model=opts.get("model"),
-                                     movie=opts.get("movie"), dataset=opts.get("dataset"), overwrite=overwrite)
+            summary, _ = curate_file(rec.path, out, **rec.options, overwrite=overwrite)
             row["n_rois"] = summary["n_cells"]
     except NeuronsegError as exc:
         row.update(status="failed", error=str(exc))
