@@ -210,3 +210,12 @@ def test_segment_image_checks_arrays_as_the_file_readers_do():
     rgb = np.zeros((48, 48, 3), np.uint8)
     rgb[10:20, 10:20] = 200
     assert segment_image(rgb).shape == (48, 48)   # colour is averaged, as for files
+
+
+@pytest.mark.parametrize("model", ["somata", "nuclei", "brightfield"])
+def test_a_cell_class_the_model_lacks_is_one_line_before_any_output(tmp_path, model):
+    tifffile.imwrite(tmp_path / "a.tif", (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8))
+    r = CliRunner().invoke(cli, ["-q", "image", "segment", str(tmp_path / "a.tif"), "-o", str(tmp_path / "o"),
+                                 "--model", model, "--cell-class", "interneuron"])
+    assert r.exit_code == 2 and r.output.startswith("error: --cell-class 'interneuron'") and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()

@@ -178,6 +178,7 @@ def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class
     >>> labels = segment_image(image, ImageModel.load("nuclei"), diameter=9)  # doctest: +SKIP
     """
     model = model or ImageModel.load()
+    check_cell_class(model, cell_class)
     image = as_image(image, "segment_image")   # the file readers' checks, for arrays too
     scale = choose_scale(model, image, diameter, cell_class)
     outputs = network_outputs(model, image, cell_class, scale, tile_size)
@@ -186,6 +187,14 @@ def segment_image(image: np.ndarray, model: ImageModel | None = None, cell_class
     if labels.shape != image.shape:
         labels = _resize_labels(labels, image.shape)
     return labels
+
+
+def check_cell_class(model: ImageModel, cell_class: str | None) -> None:
+    """Refuse a ``--cell-class`` the model was not trained with, naming those it knows."""
+    classes = model.config.cell_classes
+    if cell_class is not None and cell_class not in classes:
+        known = f"one of {', '.join(classes)}" if classes else "none: it was trained without cell classes"
+        raise NeuronsegError(f"--cell-class {cell_class!r} is not a class of this model (its classes: {known})")
 
 
 def _resize_labels(labels: np.ndarray, shape) -> np.ndarray:
@@ -200,6 +209,7 @@ def segment_image_files(files, model: ImageModel, cell_class: str | None = None,
     (a generator; the names are checked first: two images sharing a stem would share outputs)."""
     from neuronseg.io.outputs import plain_name
 
+    check_cell_class(model, cell_class)   # before any image is read or any output made
     files = [Path(f) for f in files]
     stems = [plain_name(f.stem, "the image name") for f in files]   # each names two files in the output
     if len(set(stems)) != len(stems):
