@@ -219,3 +219,18 @@ def test_a_cell_class_the_model_lacks_is_one_line_before_any_output(tmp_path, mo
                                  "--model", model, "--cell-class", "interneuron"])
     assert r.exit_code == 2 and r.output.startswith("error: --cell-class 'interneuron'") and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_image_train_init_takes_its_networks_shape_and_refuses_a_contradicting_one(tiny_model, tmp_path):
+    from neuronseg.train.image import _architecture
+
+    out, _ = tiny_model   # base width 4, semantic, no classes
+    assert _architecture(str(out), None, None, None) == ("semantic", 4, [])
+    assert _architecture(None, None, None, None) == ("semantic", 16, [])
+    assert _architecture(str(out), "semantic", 4, []) == ("semantic", 4, [])   # agreeing values are fine
+    runner = CliRunner()
+    for option in (["--base-width", "32"], ["--target", "flows"], ["--cell-classes", "a,b"]):
+        res = runner.invoke(cli, ["-q", "image", "train", "--data", str(tmp_path), "-o", str(tmp_path / "m"),
+                                  "--init", str(out)] + option)
+        assert res.exit_code == 2 and f"{option[0]} " in res.output and "contradicts --init" in res.output, res.output
+        assert not (tmp_path / "m").exists()

@@ -43,7 +43,8 @@ def _callback(setting):
         return lambda ctx, param, value: "" if value == "none" else value
     if parse is None:
         return None
-    return lambda ctx, param, value: tuple(parse(v) for v in value) if setting.multiple else parse(value)
+    return lambda ctx, param, value: (None if value is None else tuple(parse(v) for v in value) if setting.multiple
+                                      else parse(value))
 
 
 def _click_type(s):

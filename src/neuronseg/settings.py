@@ -266,16 +266,16 @@ IMAGE_TRAIN = (
     _s("exclude", "str", (), "Image names (stems; shell patterns allowed) never used: your test images. Repeatable.",
        multiple=True),
     MODEL_OUT,
-    _s("target", "choice", "semantic", "flows: also learn vectors to each cell's centre and split cells by following "
-       "them.", choices=("semantic", "flows")),
+    _s("target", "choice", None, "flows: also learn vectors to each cell's centre and split cells by following "
+       "them (default: semantic, or --init's).", choices=("semantic", "flows")),
     _s("instances", "choice", None, "How masks become cells (default: flows for --target flows, else watershed).",
        choices=("watershed", "components", "flows")),
     _s("loss", "choice", "bce+dice", "The training loss.", choices=("bce", "dice", "bce+dice")),
     _s("pos_weight", "float", 1.0, "Weight of cell pixels in BCE.", low=0, low_open=True),
     _s("dropout", "float", 0.0, "Dropout after the bottleneck.", low=0, high=1, high_open=True),
-    _s("cell_classes", "list", "", "Comma-separated class names for one-hot input channels (a Sartorius CSV's "
-       "cell_type values)."),
-    _s("base_width", "int", 16, "U-Net width at full resolution (SomaNet: 32).", low=1),
+    _s("cell_classes", "list", None, "Comma-separated class names for one-hot input channels (a Sartorius CSV's "
+       "cell_type values; default: none, or --init's)."),
+    _s("base_width", "int", None, "U-Net width at full resolution (SomaNet: 32; default 16, or --init's).", low=1),
     _s("scale", "float", 1.0, "Resize images by this factor first.", low=0, low_open=True),
     _s("refine", "choice", "none", "Boundary refinement the model applies by default.",
        choices=("none", "bayes", "svm"), none_is_empty=True),

@@ -315,9 +315,28 @@ def train_image_model(items: list[LabelledImage], out, config: ImageConfig, para
     return record
 
 
-def train_image_on_folders(data_paths, out, *, val_paths=(), exclude=(), target: str = "semantic",
+def _architecture(init, target, base_width, cell_classes):
+    """``(target, base_width, cell_classes)``: as given, else --init's, else the defaults; a
+    value given that contradicts --init's network is refused (its weights fix them)."""
+    if not init:
+        return target or "semantic", base_width or 16, list(cell_classes or [])
+    from neuronseg.nets.model_folder import ModelFolder
+
+    base = ModelFolder.read(init).config
+    inherited = {"target": base.get("target", "semantic"), "base_width": base.get("base_width"),
+                 "cell_classes": list(base.get("cell_classes", []))}
+    given = {"target": target, "base_width": base_width,
+             "cell_classes": None if cell_classes is None else list(cell_classes)}
+    for name, value in given.items():
+        if value is not None and value != inherited[name]:
+            raise NeuronsegError(f"--{name.replace('_', '-')} {value} contradicts --init's network "
+                                 f"({inherited[name]}); leave it out to fine-tune that network")
+    return inherited["target"], inherited["base_width"], inherited["cell_classes"]
+
+
+def train_image_on_folders(data_paths, out, *, val_paths=(), exclude=(), target: str | None = None,
                            instances: str | None = None, loss: str = "bce+dice", pos_weight: float = 1.0,
-                           dropout: float = 0.0, cell_classes=(), base_width: int = 16, scale: float = 1.0,
+                           dropout: float = 0.0, cell_classes=None, base_width: int | None = None, scale: float = 1.0,
                            refine: str = "", partial_labels: bool = False, init=None, freeze_all_but: int = 0,
                            elastic: bool = True, intensity_jitter: bool = False, low_resolution: float = 1.0,
                            render_outlines: bool = False, epochs: int = 40, steps_per_epoch: int = 25, crop: int = 128,
@@ -332,6 +351,7 @@ def train_image_on_folders(data_paths, out, *, val_paths=(), exclude=(), target:
     claim_folder(out, overwrite, resume)
     if freeze_all_but and not init:
         raise NeuronsegError("--freeze-all-but needs --init (a pre-trained model to fine-tune)")
+    target, base_width, cell_classes = _architecture(init, target, base_width, cell_classes)
 
     def kept(paths):
         return [it for p in paths for it in read_labelled_images(p) if not any(fnmatch(it.name, e) for e in exclude)]
