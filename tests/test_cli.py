@@ -386,3 +386,18 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(runner, tmp
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "out"), "--fs", "7",
                             "--nwb", str(tmp_path / "afile" / "x.nwb")])
     assert r.exit_code == 2 and "cannot write" in r.output and not (tmp_path / "out").exists()
+
+
+def test_segment_accounts_for_its_whole_run_stage_by_stage(runner, tmp_path, movie_file):
+    """From the import of neuronseg to the last file: startup, opening, every pass, writing,
+    pictures and the report each have their seconds (issue 29: they add up to the wall time)."""
+    import neuronseg.jobs as jobs
+
+    jobs._STARTUP_COUNTED = False
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a"), "--method", "classical"])
+    assert r.exit_code == 0, r.output
+    seconds = json.loads((tmp_path / "a" / "summary.json").read_text())["seconds"]
+    assert list(seconds)[:2] == ["startup", "open"] and list(seconds)[-3:] == ["write", "pictures", "report"]
+    assert {"summary", "detect", "traces", "activity"} <= set(seconds) and min(seconds.values()) >= 0
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "b"), "--method", "classical"])
+    assert "startup" not in json.loads((tmp_path / "b" / "summary.json").read_text())["seconds"]   # once a process

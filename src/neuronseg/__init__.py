@@ -6,6 +6,12 @@ The public surface::
     from neuronseg import read_image, segment_image, ImageModel
 """
 
+import time as _time
+
+#: when neuronseg was first imported: `segment` reports the seconds before its work began
+#: (interpreter and imports) as its ``startup`` stage
+IMPORTED_AT = _time.perf_counter()
+
 __version__ = "0.1.0"
 
 from neuronseg.errors import NeuronsegError

@@ -20,18 +20,25 @@ def segment_file(path, out, *, method: str | None = None, model=None, device: st
                  overwrite: bool = False) -> dict:
     """Segment the movie at ``path`` into the result folder ``out`` (and the NWB file
     ``nwb`` / Suite2p folder ``suite2p`` when given); the options are `neuronseg segment`'s.
-    Outputs are checked before any work. Returns the folder's summary."""
+    Outputs are checked before any work. Returns the folder's summary; its ``seconds`` hold
+    every stage from the process's start (``startup``: interpreter and imports; ``open``:
+    the movie and truth opened) to the last file written."""
+    import time
+
+    from neuronseg import IMPORTED_AT
     from neuronseg.io.movies import open_movie
     from neuronseg.io.rois import read_rois
     from neuronseg.pipelines.segment import segment_movie
     from neuronseg.results.folder import check_outputs, write_results
 
+    began = time.perf_counter()
     check_outputs(out, overwrite, nwb, suite2p, fs)
     if scheduler and tile_size is None:
         raise NeuronsegError("--scheduler spreads the tiles of --tile-size; give --tile-size too")
     with open_movie(path, dataset) as movie:
         log.info(f"{path}: {movie.n_frames} frames of {movie.frame_shape[0]}×{movie.frame_shape[1]}")
         truth_rois = read_rois(truth, movie.frame_shape) if truth else None
+        opened = time.perf_counter()
         client = None
         if scheduler:
             from dask.distributed import Client
@@ -44,7 +51,16 @@ def segment_file(path, out, *, method: str | None = None, model=None, device: st
         finally:
             if client is not None:
                 client.close()
+    # the time before this job (imports) counts once per process: a batch worker's second
+    # recording has none
+    global _STARTUP_COUNTED
+    before = {} if _STARTUP_COUNTED else {"startup": round(began - IMPORTED_AT, 3)}
+    _STARTUP_COUNTED = True
+    seg.seconds = {**before, "open": round(opened - began, 3), **seg.seconds}
     return write_results(seg, out, path, overwrite, truth_rois, nwb, suite2p, tau)
+
+
+_STARTUP_COUNTED = False
 
 
 def curate_file(source, out, *, precision: float = 0.9, model=None, movie=None, dataset: str | None = None,
