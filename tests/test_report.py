@@ -58,3 +58,18 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     dom = subprocess.run(flags + ["--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
     assert "neuronseg:" in dom.stdout and "<svg" in dom.stdout
     assert "Uncaught" not in dom.stderr  # the zoom script ran without a JavaScript error
+
+
+def test_raster_and_overlay_pictures_are_figures_with_sorted_rois(tmp_path):
+    from PIL import Image
+
+    from neuronseg.results.pictures import overlay_figure, raster_figure, raster_order
+
+    events = np.zeros((4, 50), bool)
+    events[0, 30] = events[1, 5] = events[3, 5] = events[3, 40] = True   # ROI 2 never fires
+    assert raster_order(events).tolist() == [3, 1, 0, 2]
+    raster_figure(np.random.default_rng(0).random((4, 50)), events, tmp_path / "r.png", fs=10.0, title="x")
+    overlay_figure(np.zeros((64, 96, 3), np.uint8), tmp_path / "o.png", "classical", 4, True, "x", um_per_px=1.2)
+    for name in ("r.png", "o.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.size[0] >= 600   # sized for reading, not a 1-px-per-frame strip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import tifffile
@@ -15,7 +16,7 @@ from neuronseg.errors import NeuronsegError
 from neuronseg.io.outputs import atomic_output_dir, check_writable
 from neuronseg.io.rois import write_imagej_zip, write_label_tif, write_regions_json
 from neuronseg.metrics import neurofinder_matches, neurofinder_scores
-from neuronseg.results.pictures import overlay, raster_image, save_png
+from neuronseg.results.pictures import overlay, overlay_figure, raster_figure
 from neuronseg.roiset import RoiSet
 
 
@@ -74,8 +75,11 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
             scores = neurofinder_scores(truth, seg.rois)
             matches = neurofinder_matches(truth, seg.rois)
         files = time.perf_counter()
-        save_png(raster_image(seg.events), tmp / "raster.png", min_size=512)
-        save_png(overlay(seg.summary.mean, seg.rois, truth, matches), tmp / "overlay.png")
+        # the recording's name for the titles: its folder too, where files are all called movie.tif
+        name = "simulated" if str(source).startswith("simulated") else "/".join(Path(str(source)).parts[-2:])
+        raster_figure(seg.dff, seg.events, tmp / "raster.png", seg.fs, name)
+        overlay_figure(overlay(seg.summary.mean, seg.rois, truth, matches), tmp / "overlay.png", seg.method,
+                       len(seg.rois), truth is not None, name)
         pictures = time.perf_counter()
         summary = {
             "version": __version__,
