@@ -66,3 +66,13 @@ def test_a_movie_upsampled_1_5x_gives_the_same_cells_mapped_back(field, method):
     seg = segment_movie(movie_from_array(up), method, diameter=1.5 * d)
     back = RoiSet.from_labels(resample_labels(seg.rois.to_labels(), (192, 192)))
     assert neurofinder_scores(original.rois, back)["combined"] >= 0.9
+
+
+def test_enlarging_takes_the_fast_path_and_gives_scipys_linear_zoom():
+    from scipy import ndimage as ndi
+
+    frames = np.random.default_rng(1).random((3, 40, 56)).astype(np.float32)
+    ours = resample_frames(frames, (52, 73))
+    ref = ndi.zoom(frames, (1, 52 / 40, 73 / 56), order=1, mode="nearest", grid_mode=True)
+    assert ours.shape == ref.shape == (3, 52, 73) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
