@@ -67,9 +67,10 @@ MOTIONS = ("none", "rigid", "piecewise", "flow")
 
 SEGMENT = (
     OUT,
-    _s("method", "choice", None, "Default: disco when --model is given or a model is shipped (classical for movies "
-       "too short for it), else classical. onephoton: for one-photon / miniscope movies (finds the cells that are "
-       "active).", choices=("disco", "onephoton", "classical")),
+    _s("method", "choice", None, "Default: classical (no training; on recordings from labs its training never saw, "
+       "the shipped DISCo model scored no better), or disco when --model is given. disco: the shipped network, "
+       "better on recordings like its training ones. onephoton: for one-photon / miniscope movies (finds the cells "
+       "that are active).", choices=("disco", "onephoton", "classical")),
     _s("model", "path", None, "A model folder of the method (default: its shipped model)."),
     DEVICE,
     _s("dataset", "str", None, "Dataset inside an HDF5 file or Zarr group."),

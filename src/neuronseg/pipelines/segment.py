@@ -76,11 +76,18 @@ def _sample_summary(movie, chunk, temporal_bin: int, progress=None):
     return summarize(blocks(), movie.frame_shape, temporal_bin=temporal_bin)
 
 
-def default_method() -> str:
-    """DISCo when its shipped model is installed, else the classical segmenter."""
-    from neuronseg.pipelines.disco import DiscoModel
+#: `segment`'s method when none is named and no model is given. The classical segmenter: on a
+#: recording from a lab its training never saw, the shipped DISCo recipe scored no better
+#: (leave-one-recording-out F1 0.383 against 0.383 on neurofinder_0101_top, 0.448 against
+#: 0.523 on neurofinder_top; benchmarks/generalization.py), though it wins on held-out parts of
+#: the two recordings it was trained on and on simulations. A model that is not better than
+#: no model is not the default.
+DEFAULT_METHOD = "classical"
 
-    return "disco" if DiscoModel.shipped() else "classical"
+
+def default_method() -> str:
+    """The method `segment` uses when none is named (see :data:`DEFAULT_METHOD`)."""
+    return DEFAULT_METHOD
 
 
 @dataclass
@@ -142,8 +149,8 @@ def segment_movie(movie: Movie, method: str | None = None, params=None, model=No
     movie : Movie
         From :func:`neuronseg.open_movie`.
     method : {"disco", "onephoton", "classical"}, optional
-        Default: DISCo when ``model`` is given or a model is shipped, else classical; also
-        classical, with a warning, for a movie too short for the shipped DISCo model.
+        Default: DISCo when ``model`` is given, else :data:`DEFAULT_METHOD` (classical; it
+        says why), which falls back to classical with a warning on a movie too short for it.
         ``onephoton`` (CLAHE, per-frame U-Net, ConvGRU) is for one-photon / miniscope movies.
     params : ClassicalParams, optional
         Settings of the classical segmenter.
