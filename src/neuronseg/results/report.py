@@ -46,8 +46,9 @@ def _svg_traces(traces: np.ndarray, ids, fs: float | None, width=900, row=48) ->
     binned = traces[:, : t // step * step].reshape(n, -1, step).mean(axis=2) if step > 1 else traces
     spread = float(np.max(np.ptp(binned, axis=1))) if n else 1.0
     scale = (1.6 * row) / spread if spread > 0 else 0.0   # the largest trace may reach into the row above
-    left, right = 60, 90
-    parts = [f'<svg width="{width + left + right}" height="{n * row + 44}" class="traces">']
+    left, right, top = 60, 90, int(0.6 * row)   # top: room for the first trace's peaks
+    parts = [f'<svg width="{width + left + right}" height="{n * row + 44 + top}" class="traces">',
+             f'<g transform="translate(0,{top})">']
     for k in range(n):
         y = binned[k]
         base = float(np.percentile(y, 10))
@@ -68,7 +69,7 @@ def _svg_traces(traces: np.ndarray, ids, fs: float | None, width=900, row=48) ->
         parts.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 4}" stroke="#888"/>'
                      f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle">{v:g}</text>')
     parts.append(f'<text x="{left + width / 2}" y="{axis_y + 32}" text-anchor="middle">'
-                 f'{"time (s)" if fs else "frame (give --fs for seconds)"}</text></svg>')
+                 f'{"time (s)" if fs else "frame (give --fs for seconds)"}</text></g></svg>')
     return "".join(parts)
 
 
