@@ -412,9 +412,12 @@ def test_segment_accounts_for_its_whole_run_stage_by_stage(runner, tmp_path, mov
     import neuronseg.jobs as jobs
 
     jobs._STARTUP_COUNTED = False
-    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a"), "--method", "classical"])
+    r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "a"), "--method", "classical",
+                            "--um-per-px", "1.2"])
     assert r.exit_code == 0, r.output
-    seconds = json.loads((tmp_path / "a" / "summary.json").read_text())["seconds"]
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["um_per_px"] == 1.2   # and the overlay's scale bar is in µm
+    seconds = summary["seconds"]
     assert list(seconds)[:2] == ["startup", "open"] and list(seconds)[-3:] == ["write", "pictures", "report"]
     assert {"summary", "detect", "traces", "activity"} <= set(seconds) and min(seconds.values()) >= 0
     r = runner.invoke(cli, ["-q", "segment", str(movie_file), "-o", str(tmp_path / "b"), "--method", "classical"])

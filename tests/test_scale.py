@@ -54,7 +54,8 @@ def test_every_manifest_option_reaches_the_job(tmp_path, monkeypatch):
         (tmp_path / "t.json").write_text("[]")
         values = {"method": "classical", "model": "m", "device": "cpu", "dataset": "d", "diameter": "12",
                   "truth": "t.json", "fs": "30", "tau": "1.5", "memory_limit": "500", "tile_size": "128",
-                  "motion": "rigid", "precision": "0.8", "movie": "t.json", "keep_duplicates": "true"}
+                  "motion": "rigid", "precision": "0.8", "movie": "t.json", "keep_duplicates": "true",
+                  "um_per_px": "0.8"}
         row = {s.name: values[s.name] for s in manifest_options(job)}
         (tmp_path / f"{job}.csv").write_text("path,job," + ",".join(row) + "\nx.tif," + job + ","
                                              + ",".join(row.values()) + "\n")

@@ -15,7 +15,8 @@ log = logging.getLogger("neuronseg")
 
 def segment_file(path, out, *, method: str | None = None, model=None, device: str = "cpu",
                  dataset: str | None = None, diameter: float | str = "auto", truth=None, nwb=None, suite2p=None,
-                 fs: float | None = None, tau: float = 1.0, memory_limit: float | None = None,
+                 fs: float | None = None, tau: float = 1.0, um_per_px: float | None = None,
+                 memory_limit: float | None = None,
                  tile_size: int | None = None, scheduler: str | None = None, motion: str | None = None,
                  overwrite: bool = False) -> dict:
     """Segment the movie at ``path`` into the result folder ``out`` (and the NWB file
@@ -57,7 +58,7 @@ def segment_file(path, out, *, method: str | None = None, model=None, device: st
     before = {} if _STARTUP_COUNTED else {"startup": round(began - IMPORTED_AT, 3)}
     _STARTUP_COUNTED = True
     seg.seconds = {**before, "open": round(opened - began, 3), **seg.seconds}
-    return write_results(seg, out, path, overwrite, truth_rois, nwb, suite2p, tau)
+    return write_results(seg, out, path, overwrite, truth_rois, nwb, suite2p, tau, um_per_px)
 
 
 _STARTUP_COUNTED = False

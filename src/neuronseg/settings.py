@@ -85,6 +85,8 @@ SEGMENT = (
     _s("fs", "float", None, "Frame rate in Hz (for NWB, Suite2p, ΔF/F and spikes).", low=0, low_open=True),
     _s("tau", "float", 1.0, "Indicator decay time, s (spike inference for --suite2p-folder; GCaMP6f ≈ 0.7, 6s ≈ 1.5).",
        low=0, low_open=True),
+    _s("um_per_px", "float", None, "Pixel size, µm: the overlay's scale bar in µm (else in px), recorded in "
+       "summary.json.", low=0, low_open=True),
     _s("memory_limit", "float", None, "MB for the streaming passes over the movie (sets the time-chunk length; "
        "default ~64 MB chunks).", low=0, low_open=True),
     _s("tile_size", "int", None, "Compute the summary images in spatial tiles of N×N pixels (classical method); "

@@ -33,7 +33,7 @@ def check_outputs(out, overwrite: bool = False, nwb=None, suite2p=None, fs: floa
 
 
 def write_results(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None, nwb=None,
-                  suite2p=None, tau: float = 1.0) -> dict:
+                  suite2p=None, tau: float = 1.0, um_per_px: float | None = None) -> dict:
     """Write the result folder ``out`` of ``seg`` (a
     :class:`~neuronseg.pipelines.segment.Segmentation`) and, when given, the NWB file
     ``nwb`` and the Suite2p plane folder ``suite2p/plane0`` (spikes by OASIS with decay
@@ -44,7 +44,7 @@ def write_results(seg, out, source, overwrite: bool = False, truth: RoiSet | Non
         from neuronseg.results.suite2p import write_suite2p_folder
 
         write_suite2p_folder(seg, suite2p, tau, overwrite)
-    summary = write_segmentation(seg, out, source, overwrite, truth)
+    summary = write_segmentation(seg, out, source, overwrite, truth, um_per_px)
     if nwb is not None:
         from neuronseg.results.nwb import write_nwb_file
 
@@ -52,7 +52,8 @@ def write_results(seg, out, source, overwrite: bool = False, truth: RoiSet | Non
     return summary
 
 
-def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None) -> dict:
+def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet | None = None,
+                       um_per_px: float | None = None) -> dict:
     """Write ``regions.json``, ``labels.tif``, ``rois.zip`` (ImageJ), ``mean.tif``,
     ``correlation.tif``, ``traces.npy``, ``neuropil.npy``, ``dff.npy``, ``raster.npy`` (events,
     ROIs × frames), ``raster.png``, ``summary.json``, ``overlay.png`` and ``report.html``."""
@@ -79,7 +80,7 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
         name = "simulated" if str(source).startswith("simulated") else "/".join(Path(str(source)).parts[-2:])
         raster_figure(seg.dff, seg.events, tmp / "raster.png", seg.fs, name)
         overlay_figure(overlay(seg.summary.mean, seg.rois, truth, matches), tmp / "overlay.png", seg.method,
-                       len(seg.rois), truth is not None, name)
+                       len(seg.rois), truth is not None, name, um_per_px)
         pictures = time.perf_counter()
         summary = {
             "version": __version__,
@@ -92,6 +93,7 @@ def write_segmentation(seg, out, source, overwrite: bool = False, truth: RoiSet 
             "frame_rate_hz": seg.fs,
             "diameter_px": None if seg.diameter is None else round(seg.diameter, 2),
             "diameter_estimated": seg.diameter_estimated,
+            "um_per_px": um_per_px,
             "parameters": seg.parameters,
             "seconds": dict(seg.seconds, write=round(files - t0, 3), pictures=round(pictures - files, 3)),
             "peak_memory_mb": round(seg.peak_memory_mb, 1),
