@@ -272,6 +272,32 @@ def _footprints(rng, shape, centers, radii, nucleus_fraction):
             sparse.csr_matrix((np.concatenate(body), (rows, cols)), shape=(n, h * w)), masks, ring)
 
 
+def _motion(rng, T: int, fs: float, shape, motion: float):
+    """``(shifts, warp)``: a slow random walk of rigid shifts with jitter (SD ``motion`` px) and
+    a smooth non-rigid warp a third of it; ``warp(frame, t)`` moves frame ``t`` by both."""
+    h, w = shape
+    walk = np.cumsum(rng.normal(0, 1, (T, 2)), axis=0)
+    walk = ndi.gaussian_filter1d(walk - walk.mean(axis=0), fs, axis=0)
+    shifts = walk / (walk.std(axis=0) + 1e-12) * motion + rng.normal(0, 0.15 * motion, (T, 2))
+    warp_maps = _smooth_noise(rng, shape, max(h, w) / 4, 2) * motion / 3
+    warp_time = _slow_signal(rng, T, 2 * fs, 1)[0]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+
+    def warp(frame, t):
+        dy = shifts[t, 0] + warp_maps[0] * warp_time[t]
+        dx = shifts[t, 1] + warp_maps[1] * warp_time[t]
+        return ndi.map_coordinates(frame, [yy + dy, xx + dx], order=1, mode="reflect")
+
+    return shifts, warp
+
+
+def _detected(rng, expected: np.ndarray) -> np.ndarray:
+    """uint16 detector counts of ``expected`` photons: shot noise, read noise, gain and bias."""
+    gain, offset, read_noise = 60.0, 20.0, 0.3  # counts per photon, bias, photons rms
+    counts = rng.poisson(expected) + rng.normal(0, read_noise, expected.shape)
+    return np.clip(offset + gain * counts, 0, 65535).astype(np.uint16)
+
+
 def _twophoton_recording(frames, shape, cells, seed, fs, diameter, density, active_fraction, nucleus_fraction,
                          brightness, neuropil_activity, photons, motion, out_of_focus, drift, tau):
     """A two-photon field: somata that displace the neuropil they sit in (so a quiet, dim soma
@@ -336,16 +362,10 @@ def _twophoton_recording(frames, shape, cells, seed, fs, diameter, density, acti
     bleach = np.exp(-np.arange(T) / (fs * rng.uniform(150, 400)))
     field_drift = 1 + drift * _slow_signal(rng, T, 30 * fs)[0]
 
-    # --- motion --------------------------------------------------------------------
-    walk = np.cumsum(rng.normal(0, 1, (T, 2)), axis=0)
-    walk = ndi.gaussian_filter1d(walk - walk.mean(axis=0), fs, axis=0)
-    shifts = walk / (walk.std(axis=0) + 1e-12) * motion + rng.normal(0, 0.15 * motion, (T, 2))
-    warp_maps = _smooth_noise(rng, shape, max(h, w) / 4, 2) * motion / 3
-    warp_time = _slow_signal(rng, T, 2 * fs, 1)[0]
+    shifts, warp = _motion(rng, T, fs, shape, motion)
 
     # --- frames, in chunks -----------------------------------------------------------
     movie = np.empty((T, h, w), np.uint16)
-    gain, offset, read_noise = 60.0, 20.0, 0.3  # detector: counts per photon, bias, photons rms
     chunk = 100
     foot_t, oof_t = footprints.T.tocsr(), oof_feet.T.tocsr()
     free = (1 - occupied) * vessels
@@ -362,13 +382,10 @@ def _twophoton_recording(frames, shape, cells, seed, fs, diameter, density, acti
         # the microscope's point-spread function (σ ≈ 0.6 px at 10-px somata) softens every edge
         clean = ndi.gaussian_filter(cells_part + neuropil * free, (0, 0.6 * zoom, 0.6 * zoom))
         for j, t in enumerate(range(t0, t1)):
-            dy = shifts[t, 0] + warp_maps[0] * warp_time[t]
-            dx = shifts[t, 1] + warp_maps[1] * warp_time[t]
-            clean[j] = ndi.map_coordinates(clean[j], [yy + dy, xx + dx], order=1, mode="reflect")
+            clean[j] = warp(clean[j], t)
         scale = (bleach[t0:t1] * field_drift[t0:t1])[:, None, None]
         expected = photons * illumination * scale * np.clip(clean, 0, None)
-        counts = rng.poisson(expected) + rng.normal(0, read_noise, expected.shape)
-        movie[t0:t1] = np.clip(offset + gain * counts, 0, 65535).astype(np.uint16)
+        movie[t0:t1] = _detected(rng, expected)
 
     rois = RoiSet(shape, masks)
     return SimulatedRecording(movie, rois, spikes, traces, active, shifts.astype(np.float32), fs)
@@ -435,16 +452,10 @@ def _onephoton_recording(frames, shape, cells, seed, fs, cell_radius, active_fra
     oof = ndi.gaussian_filter(oof, 3 * cell_radius / 2)
     oof_act = 1 + 0.5 * np.clip(_slow_signal(rng, T, fs, 1)[0], 0, None)
 
-    # --- motion --------------------------------------------------------------------
-    walk = np.cumsum(rng.normal(0, 1, (T, 2)), axis=0)
-    walk = ndi.gaussian_filter1d(walk - walk.mean(axis=0), fs, axis=0)
-    shifts = walk / (walk.std(axis=0) + 1e-12) * motion + rng.normal(0, 0.15 * motion, (T, 2))
-    warp_maps = _smooth_noise(rng, shape, max(h, w) / 4, 2) * motion / 3
-    warp_time = _slow_signal(rng, T, 2 * fs, 1)[0]
+    shifts, warp = _motion(rng, T, fs, shape, motion)
 
     # --- frames, in chunks -----------------------------------------------------------
     movie = np.empty((T, h, w), np.uint16)
-    gain, offset, read_noise = 60.0, 20.0, 0.3  # detector: counts per photon, bias, photons rms
     chunk = 100
     foot_t = footprints.T.tocsr()
     for t0 in range(0, T, chunk):
@@ -459,12 +470,9 @@ def _onephoton_recording(frames, shape, cells, seed, fs, cell_radius, active_fra
             hz = ndi.shift(hz, haze_drift * t, order=1, mode="reflect")
             clean[j] = clean[j] + 1.2 * hz + oof * oof_act[t] / 40
         for j, t in enumerate(range(t0, t1)):
-            dy = shifts[t, 0] + warp_maps[0] * warp_time[t]
-            dx = shifts[t, 1] + warp_maps[1] * warp_time[t]
-            clean[j] = ndi.map_coordinates(clean[j], [yy + dy, xx + dx], order=1, mode="reflect")
+            clean[j] = warp(clean[j], t)
         expected = photons * illumination * bleach[t0:t1, None, None] * np.clip(clean, 0, None)
-        counts = rng.poisson(expected) + rng.normal(0, read_noise, expected.shape)
-        movie[t0:t1] = np.clip(offset + gain * counts, 0, 65535).astype(np.uint16)
+        movie[t0:t1] = _detected(rng, expected)
 
     rois = RoiSet(shape, masks)
     return SimulatedRecording(movie, rois, spikes, traces, active, shifts.astype(np.float32), fs)

@@ -14,7 +14,7 @@ twice the cells that bright-blob or correlation-image detectors find (see
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -72,16 +72,12 @@ def segment_classical(summary: Summary, params: ClassicalParams | None = None) -
     RoiSet
         Binary masks, one per cell, on the frame grid ``(H, W)``.
     """
-    from dataclasses import replace
-
     from skimage.feature import peak_local_max
     from skimage.segmentation import watershed
 
-    from neuronseg.movie.diameter import estimate_diameter
-
     params = params or ClassicalParams()
-    if params.diameter is None:
-        params = replace(params, diameter=estimate_diameter(summary))
+    if params.diameter is None:   # estimated as segment_movie does, with its fallback for a blank field
+        params = replace(params, diameter=ClassicalMethod(params).estimated_scale(summary, None).diameter)
     score = cell_score(summary, params)
     d = filter_size(params.diameter)
     separation = max(params.min_separation, 0.55 * d)   # one seed per soma, however large
@@ -112,8 +108,6 @@ class ClassicalMethod(MovieMethod):
 
     def find_cells(self, movie, summary: Summary, features, chunk, tile_size, seconds: dict,
                    scale: FieldScale) -> tuple[RoiSet, dict]:
-        from dataclasses import replace
-
         params = replace(self.params, diameter=scale.diameter)
         with timed(seconds, "detect"):
             rois = segment_classical(summary, params)
